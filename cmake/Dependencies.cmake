@@ -1,0 +1,16 @@
+# Every third-party dependency, each from a Debian 12 package (tools/setup.sh installs them).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(cryptopp REQUIRED IMPORTED_TARGET libcrypto++)
+add_library(bft::sodium ALIAS PkgConfig::sodium)
+add_library(bft::cryptopp ALIAS PkgConfig::cryptopp)
+
+find_package(CAF 0.17.6 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(prometheus-cpp REQUIRED)
+find_package(doctest REQUIRED)
+include(doctest)
+find_package(RocksDB CONFIG REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(benchmark REQUIRED)

@@ -1,0 +1,128 @@
+#pragma once
+/// The contract between a protocol engine and whatever drives it (the replica actor, or the
+/// deterministic simulator): `step(event) -> ready`.
+///
+/// An engine is a plain, single-threaded, deterministic class: no clock, no threads, no I/O,
+/// no randomness. The same events in the same order give the same `ready` values.
+///
+/// Ordering contract of `ready` (the driver applies it in this order):
+///  1. `persist`: make every record durable (synced) — before anything else of this ready;
+///  2. `messages`: only then send them;
+///  3. `committed`: apply to the state machine in index order; after applying an entry whose
+///     index is a checkpoint, the driver feeds back `ev::executed` with the state root;
+///  4. `rejected` and `evidence`: report (metrics, logs, validator monitor).
+/// Client replies come from the execution layer after it applies `committed` entries.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocols/common/bytes.hpp"
+#include "protocols/common/ids.hpp"
+#include "protocols/common/request.hpp"
+#include "protocols/common/validator_set.hpp"
+
+namespace bft {
+
+namespace ev {
+/// A frame received from a peer. Not yet decoded nor verified: the engine does both and
+/// rejects bad input, so every driver gets the same checks.
+struct received {
+  replica_id from;
+  bytes frame;
+};
+/// One logical tick of the driver's timer. All timeouts are counted in ticks.
+struct tick {};
+/// Client requests handed to this replica (already admitted by the mempool).
+struct client_requests {
+  std::vector<client_request> requests;
+};
+/// The driver applied committed entry `index`; `state_root` is the application's root after it.
+struct executed {
+  std::uint64_t index = 0;
+  digest state_root{};
+};
+} // namespace ev
+
+using event = std::variant<ev::received, ev::tick, ev::client_requests, ev::executed>;
+
+/// Durable key/value record of the engine's safety state; `erase` deletes the key.
+struct persist_op {
+  std::string key;
+  bytes value;
+  bool erase = false;
+};
+
+/// A signed frame to send; `to` empty means every other replica.
+struct outbound {
+  std::optional<replica_id> to;
+  bytes frame;
+};
+
+/// One committed entry (PBFT sequence number or HotStuff block height), in order.
+struct committed_entry {
+  std::uint64_t index = 0;
+  digest id{}; ///< batch digest or block hash
+  std::vector<client_request> requests;
+};
+
+struct rejection {
+  std::optional<replica_id> from;
+  std::string reason;
+};
+
+/// Transferable proof of equivocation: two conflicting frames signed by `culprit`'s key.
+struct evidence {
+  replica_id culprit;
+  bytes first;
+  bytes second;
+};
+
+struct ready {
+  std::vector<persist_op> persist;
+  std::vector<outbound> messages;
+  std::vector<committed_entry> committed;
+  std::vector<rejection> rejected;
+  std::vector<evidence> evidence;
+  [[nodiscard]] bool empty() const {
+    return persist.empty() && messages.empty() && committed.empty() && rejected.empty() &&
+           evidence.empty();
+  }
+};
+
+/// Parameters shared by both engines; each engine documents which it uses.
+struct engine_config {
+  std::string chain_id = "bft-local";
+  bft::epoch epoch{0};
+  replica_id self{0};
+  validator_set validators;
+  std::size_t batch_size = 400;            ///< max requests per pre-prepare / block
+  std::uint64_t batch_delay_ticks = 1;     ///< max ticks a partial batch waits
+  std::uint64_t base_timeout_ticks = 40;   ///< view-change / pacemaker timeout
+  std::uint64_t checkpoint_interval = 100; ///< PBFT K; snapshot interval
+  std::uint64_t mutants = 0;               ///< seeded bugs for positive controls (tests only)
+};
+
+/// What the driver can show about an engine (status lines, metrics, checkers).
+struct engine_status {
+  view_number view;
+  replica_id leader;
+  std::uint64_t committed_index = 0; ///< highest index handed out in `committed`
+  std::uint64_t stable_index = 0;    ///< PBFT stable checkpoint / HotStuff locked height
+  bool view_changing = false;
+};
+
+/// The stored safety records an engine restarts from (key -> value, sorted).
+using persisted_state = std::map<std::string, bytes>;
+
+/// Base of both engines. Not thread-safe; one owner calls `step`.
+class engine {
+public:
+  virtual ~engine() = default;
+  virtual ready step(const event& e) = 0;
+  [[nodiscard]] virtual engine_status status() const = 0;
+};
+
+} // namespace bft

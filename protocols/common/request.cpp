@@ -1,0 +1,33 @@
+#include "protocols/common/request.hpp"
+
+namespace bft {
+
+bytes client_request::body() const {
+  codec::writer w;
+  w.raw(client);
+  w.u64(client_seq);
+  w.count(txs.size(), max_txs);
+  for (const auto& t : txs) w.blob(t, max_tx_bytes);
+  return w.take();
+}
+
+void client_request::encode(codec::writer& w) const {
+  w.raw(client);
+  w.u64(client_seq);
+  w.count(txs.size(), max_txs);
+  for (const auto& t : txs) w.blob(t, max_tx_bytes);
+  w.raw(sig);
+}
+
+client_request client_request::decode(codec::reader& r) {
+  client_request out;
+  out.client = r.fixed<32>();
+  out.client_seq = r.u64();
+  auto n = r.count(max_txs, 4);
+  out.txs.reserve(n);
+  for (std::size_t i = 0; i < n && r.ok(); ++i) out.txs.push_back(r.blob(max_tx_bytes));
+  out.sig = r.fixed<64>();
+  return out;
+}
+
+} // namespace bft

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One place for set-up: installs the Debian 12 packages the build and tests need (only when
+# one is missing), then configures and builds. Usage: tools/setup.sh [build-dir]
+# Environment: BFT_BUILD_TYPE (default Release), BFT_SANITIZE=ON for ASan+UBSan, CI=true for -Werror.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build}"
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libcaf-dev libsodium-dev libcrypto++-dev libspdlog-dev prometheus-cpp-dev
+  doctest-dev librocksdb-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
+  clang-format gnuplot-nox curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y "${missing[@]}"
+fi
+
+werror=OFF
+[ "${CI:-}" = "true" ] && werror=ON
+cmake -S "$root" -B "$build" \
+  -DCMAKE_BUILD_TYPE="${BFT_BUILD_TYPE:-Release}" \
+  -DBFT_WERROR="$werror" \
+  -DBFT_SANITIZE="${BFT_SANITIZE:-OFF}" >/dev/null
+cmake --build "$build" -j"$(nproc)"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, runs every test with ctest.
+# Usage: tools/test.sh [extra ctest args], e.g. tools/test.sh -L unit
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BFT_BUILD_DIR:-$root/build}"
+"$root/tools/setup.sh" "$build"
+"$root/tools/check-guards.sh"
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" "$@"
