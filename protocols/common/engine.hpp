@@ -103,6 +103,9 @@ struct engine_config {
   std::uint64_t base_timeout_ticks = 40;   ///< view-change / pacemaker timeout
   std::uint64_t checkpoint_interval = 100; ///< PBFT K; snapshot interval
   std::uint64_t mutants = 0;               ///< seeded bugs for positive controls (tests only)
+  /// If non-empty, the leader of view v < size() is leader_schedule[v] (Twins scenarios pin
+  /// leaders this way); the engine's own rotation applies after it.
+  std::vector<replica_id> leader_schedule;
 };
 
 /// What the driver can show about an engine (status lines, metrics, checkers).
