@@ -9,8 +9,10 @@
 ///  1. `persist`: make every record durable (synced) — before anything else of this ready;
 ///  2. `messages`: only then send them;
 ///  3. `committed`: apply to the state machine in index order; after applying an entry whose
-///     index is a checkpoint, the driver feeds back `ev::executed` with the state root;
-///  4. `rejected` and `evidence`: report (metrics, logs, validator monitor).
+///     index is a multiple of `checkpoint_interval`, the driver takes a snapshot and feeds back
+///     `ev::executed` with the state root (it may feed it for other indexes too);
+///  4. `rejected` and `evidence`: report (metrics, logs, validator monitor);
+///  5. `state_transfer`: fetch and install a certified snapshot, then feed `ev::state_installed`.
 /// Client replies come from the execution layer after it applies `committed` entries.
 #include <cstdint>
 #include <map>
@@ -44,9 +46,16 @@ struct executed {
   std::uint64_t index = 0;
   digest state_root{};
 };
+/// The driver installed an application snapshot at `index` whose root is `state_root`, as asked
+/// by `ready::state_transfer` (PBFT P30, catch-up). The engine continues after `index`.
+struct state_installed {
+  std::uint64_t index = 0;
+  digest state_root{};
+};
 } // namespace ev
 
-using event = std::variant<ev::received, ev::tick, ev::client_requests, ev::executed>;
+using event =
+    std::variant<ev::received, ev::tick, ev::client_requests, ev::executed, ev::state_installed>;
 
 /// Durable key/value record of the engine's safety state; `erase` deletes the key.
 struct persist_op {
@@ -80,15 +89,26 @@ struct evidence {
   bytes second;
 };
 
+/// The engine is behind a certified point: the driver fetches the application snapshot taken
+/// at `index` from one of `sources`, checks that its root equals `state_root` (certified by a
+/// quorum), installs it, and feeds back `ev::state_installed`. A source that serves a wrong
+/// snapshot is skipped and the next one is asked.
+struct state_transfer_request {
+  std::uint64_t index = 0;
+  digest state_root{};
+  std::vector<replica_id> sources;
+};
+
 struct ready {
   std::vector<persist_op> persist;
   std::vector<outbound> messages;
   std::vector<committed_entry> committed;
   std::vector<rejection> rejected;
-  std::vector<evidence> evidence;
+  std::vector<bft::evidence> evidence;
+  std::optional<state_transfer_request> state_transfer;
   [[nodiscard]] bool empty() const {
     return persist.empty() && messages.empty() && committed.empty() && rejected.empty() &&
-           evidence.empty();
+           evidence.empty() && !state_transfer;
   }
 };
 
