@@ -1,0 +1,72 @@
+#include "protocols/hotstuff/pacemaker.hpp"
+
+#include <algorithm>
+
+#include "protocols/common/assert.hpp"
+
+namespace bft::hotstuff {
+
+round_robin_election::round_robin_election(const validator_set& vs,
+                                           std::vector<replica_id> schedule)
+    : schedule_(std::move(schedule)) {
+  for (const auto& v : vs.members()) ids_.push_back(v.id);
+  BFT_ASSERT(!ids_.empty(), "leader election over an empty validator set");
+}
+
+replica_id round_robin_election::leader(view_number v) const {
+  if (v.value() < schedule_.size()) return schedule_[v.value()];
+  return ids_[v.value() % ids_.size()];
+}
+
+pacemaker::pacemaker(const validator_set& vs, std::unique_ptr<leader_election> election,
+                     std::uint64_t base_timeout_ticks)
+    : vs_(&vs), election_(std::move(election)),
+      base_(std::max<std::uint64_t>(1, base_timeout_ticks)) {}
+
+std::uint64_t pacemaker::timeout_ticks() const { return base_ << std::min(timeouts_, max_backoff); }
+
+bool pacemaker::advance_to(view_number v, bool progress) {
+  if (progress) timeouts_ = 0;
+  if (v <= view_) return false;
+  view_ = v;
+  ticks_in_view_ = 0; // H21: a fresh timer on entering each view
+  return true;
+}
+
+bool pacemaker::tick() {
+  ++ticks_in_view_;
+  return ticks_in_view_ >= timeout_ticks();
+}
+
+void pacemaker::on_timeout() {
+  if (timeouts_ < max_backoff) ++timeouts_;
+  view_ = view_.next();
+  ticks_in_view_ = 0;
+}
+
+void pacemaker::record_new_view(replica_id from, view_number v) {
+  auto& cur = new_views_[from];
+  if (v > cur) cur = v;
+}
+
+view_number pacemaker::sync_view() const {
+  // Sort the senders' views descending and find the highest view reached by > f weight.
+  std::vector<std::pair<view_number, replica_id>> vs;
+  for (const auto& [id, v] : new_views_) vs.emplace_back(v, id);
+  std::sort(vs.begin(), vs.end(), [](const auto& a, const auto& b) { return a > b; });
+  std::uint64_t w = 0;
+  for (const auto& [v, id] : vs) {
+    w += vs_->weight_of(id);
+    if (w >= vs_->one_honest_weight()) return v;
+  }
+  return view_number{0};
+}
+
+bool pacemaker::new_view_quorum(view_number v) const {
+  std::uint64_t w = 0;
+  for (const auto& [id, nv] : new_views_)
+    if (nv >= v) w += vs_->weight_of(id);
+  return vs_->is_quorum(w);
+}
+
+} // namespace bft::hotstuff

@@ -1,0 +1,635 @@
+#include "protocols/hotstuff/replica.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "protocols/hotstuff/mutants.hpp"
+
+namespace bft::hotstuff {
+namespace {
+
+constexpr std::uint64_t max_view_value = std::uint64_t{1} << 62;
+
+safety_record restore(const persisted_state& state) {
+  auto it = state.find(safety_key);
+  if (it == state.end()) return safety_record::genesis();
+  auto rec = safety_record::decode(it->second);
+  if (!rec)
+    throw std::invalid_argument("hotstuff: stored safety record is corrupt: " +
+                                rec.error().message());
+  return *rec;
+}
+
+std::uint64_t bit(mutant m) { return static_cast<std::uint64_t>(m); }
+
+} // namespace
+
+replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verifier& v,
+                 const persisted_state& state)
+    : cfg_(std::move(cfg)), signer_(&s), verifier_(&v), safety_(restore(state), cfg_.mutants),
+      pacemaker_(cfg_.validators,
+                 std::make_unique<round_robin_election>(cfg_.validators, cfg_.leader_schedule),
+                 cfg_.base_timeout_ticks),
+      tree_(safety_.record().exec) {
+  if (!cfg_.validators.contains(cfg_.self))
+    throw std::invalid_argument("hotstuff: self is not in the validator set");
+  const auto& rec = safety_.record();
+  persisted_vote_view_ = rec.last_voted_view;
+  committed_index_ = rec.exec.height.value();
+  // Resume after everything voted or certified before the restart.
+  auto v0 = std::max(rec.last_voted_view, rec.high_qc.view).next();
+  pacemaker_.advance_to(v0, true);
+}
+
+std::size_t replica::keep_executed() const { return 2 * cfg_.checkpoint_interval + 8; }
+
+ready replica::step(const event& e) {
+  ready out;
+  std::visit(
+      [&](const auto& ev) {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, ev::received>)
+          on_frame(ev, out);
+        else if constexpr (std::is_same_v<T, ev::tick>)
+          on_tick(out);
+        else if constexpr (std::is_same_v<T, ev::client_requests>)
+          on_requests(ev, out);
+        else if constexpr (std::is_same_v<T, ev::executed>)
+          on_executed(ev);
+        else
+          on_state_installed(ev, out);
+      },
+      e);
+  try_propose(out);
+  persist_if_dirty(out);
+  return out;
+}
+
+engine_status replica::status() const {
+  engine_status s;
+  s.view = pacemaker_.view();
+  s.leader = pacemaker_.leader(s.view);
+  s.committed_index = committed_index_;
+  s.stable_index = safety_.record().locked_qc.height.value();
+  s.view_changing = pacemaker_.consecutive_timeouts() > 0;
+  return s;
+}
+
+void replica::send(std::optional<replica_id> to, bytes frame, ready& out) {
+  out.messages.push_back(outbound{to, std::move(frame)});
+}
+
+void replica::persist_if_dirty(ready& out) {
+  if (!dirty_) return;
+  dirty_ = false;
+  auto rec = safety_.record();
+  if (mutant(bit(mutant::vote_before_persist)))
+    rec.last_voted_view = persisted_vote_view_; // the vote leaves unrecorded
+  out.persist.push_back(persist_op{safety_key, rec.encode(), false});
+}
+
+replica_id replica::next_peer(replica_id after) const {
+  const auto& ms = cfg_.validators.members();
+  for (std::size_t i = 0; i < ms.size(); ++i)
+    if (ms[i].id == after) {
+      for (std::size_t k = 1; k <= ms.size(); ++k) {
+        auto id = ms[(i + k) % ms.size()].id;
+        if (id != cfg_.self) return id;
+      }
+    }
+  return ms.front().id == cfg_.self && ms.size() > 1 ? ms[1].id : ms.front().id;
+}
+
+// ---------------------------------------------------------------------------------------
+// Frames
+
+void replica::on_frame(const ev::received& r, ready& out) {
+  auto d = decode(r.frame);
+  if (!d) {
+    out.rejected.push_back({r.from, "malformed frame: " + d.error().message()});
+    return;
+  }
+  if (auto ok = verify_signature(*d, cfg_.validators, *verifier_, sctx()); !ok) {
+    out.rejected.push_back({r.from, "frame: " + ok.error().message()});
+    return;
+  }
+  if (d->signer == cfg_.self) {
+    out.rejected.push_back({r.from, "frame claims to come from this replica"});
+    return;
+  }
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, proposal>)
+          on_proposal(m.blk, r.frame, r.from, false, out);
+        else if constexpr (std::is_same_v<T, vote>)
+          on_vote(m, r.frame, out);
+        else if constexpr (std::is_same_v<T, new_view>)
+          on_new_view(m, out);
+        else if constexpr (std::is_same_v<T, block_request>)
+          on_block_request(m, out);
+        else
+          on_block_response(m, r.from, out);
+      },
+      d->msg);
+}
+
+result<void> replica::check_qc(const quorum_cert& qc) {
+  auto key = std::make_tuple(qc.view.value(), qc.height.value(), qc.block);
+  if (verified_qcs_.count(key) != 0) return {};
+  qc_context ctx{cfg_.chain_id, cfg_.epoch, &cfg_.validators, verifier_,
+                 mutant(bit(mutant::accept_qc_with_duplicate_signer))};
+  auto ok = verify_qc(qc, ctx);
+  if (ok) verified_qcs_.insert(key);
+  return ok;
+}
+
+std::string replica::check_structure(const block& b) const {
+  if (b.view == view_number{0} || b.view.value() >= max_view_value) return "bad view";
+  if (b.height == bft::height{0}) return "only genesis has height 0";
+  if (b.justify.block != b.parent) return "justify QC does not certify the parent (H3)";
+  if (b.justify.view >= b.view) return "justify QC is not older than the block";
+  if (b.justify.height.next() != b.height) return "height is not the parent's plus one";
+  if (b.requests.size() > block::max_requests) return "too many requests";
+  return {};
+}
+
+void replica::on_proposal(const block_ptr& b, byte_view frame, replica_id from, bool own,
+                          ready& out) {
+  // H9: only the proposal of leader(view), at most one per view.
+  if (b->proposer != pacemaker_.leader(b->view)) {
+    out.rejected.push_back({from, "proposal from a replica that does not lead its view"});
+    return;
+  }
+  auto seen_key = std::make_pair(b->view, b->proposer);
+  if (auto it = proposals_seen_.find(seen_key); it != proposals_seen_.end()) {
+    if (it->second.first != b->hash) {
+      out.evidence.push_back(
+          bft::evidence{b->proposer, it->second.second, bytes(frame.begin(), frame.end())});
+      out.rejected.push_back({from, "second proposal for one view (equivocation)"});
+    }
+    return; // a repeat of the proposal already handled
+  }
+  if (auto why = check_structure(*b); !why.empty()) {
+    out.rejected.push_back({from, "proposal: " + why});
+    return;
+  }
+  if (b->view.value() > pacemaker_.view().value() + max_future_views &&
+      b->justify.view.next() != b->view) {
+    out.rejected.push_back({from, "proposal too far ahead of this replica's view"});
+    return;
+  }
+  if (auto ok = check_qc(b->justify); !ok) {
+    out.rejected.push_back({from, "proposal justify QC: " + ok.error().message()});
+    return;
+  }
+  if (!own) {
+    // Client signatures are checked once, here, before the block can get our vote.
+    for (const auto& q : b->requests) {
+      auto msg =
+          codec::signing_bytes(client_request::sign_tag, cfg_.chain_id, cfg_.epoch, q.body());
+      if (!verifier_->verify(q.client, msg, q.sig)) {
+        out.rejected.push_back({from, "proposal holds a badly signed client request"});
+        return;
+      }
+    }
+  }
+  proposals_seen_.emplace(seen_key, std::make_pair(b->hash, bytes(frame.begin(), frame.end())));
+  on_qc(b->justify, out);
+  if (b->height <= tree_.root().height || tree_.contains(b->hash)) return;
+  pending_block p{b, true, from};
+  if (tree_.connects(*b)) {
+    deliver(p, out);
+    deliver_pending(out);
+  } else if (pending_.size() < max_pending) {
+    // H5: buffer it and fetch the missing ancestors from whoever sent it.
+    pending_.emplace(b->hash, p);
+    if (!tree_.contains(b->parent) && pending_.count(b->parent) == 0)
+      fetch(b->parent, own ? next_peer(cfg_.self) : from, out);
+  } else {
+    out.rejected.push_back({from, "too many blocks waiting for ancestors"});
+  }
+}
+
+void replica::on_vote(const vote& v, byte_view frame, ready& out) {
+  const auto& hq = safety_.record().high_qc;
+  if (v.view.value() >= max_view_value || v.view == view_number{0}) {
+    out.rejected.push_back({v.signer, "vote for an impossible view"});
+    return;
+  }
+  // Evidence: two votes of one key in one view for different blocks.
+  auto seen_key = std::make_pair(v.view, v.signer);
+  if (auto it = votes_seen_.find(seen_key); it != votes_seen_.end()) {
+    if (it->second.first != v.block) {
+      out.evidence.push_back(
+          bft::evidence{v.signer, it->second.second, bytes(frame.begin(), frame.end())});
+      out.rejected.push_back({v.signer, "second vote in one view (equivocation)"});
+      return;
+    }
+    if (!mutant(bit(mutant::count_duplicate_votes))) return; // H16: ignore the second vote
+  } else {
+    if (v.view <= hq.view) return; // a QC for this view or later exists already
+    if (v.view.value() > pacemaker_.view().value() + max_future_views) {
+      out.rejected.push_back({v.signer, "vote too far ahead of this replica's view"});
+      return;
+    }
+    votes_seen_.emplace(seen_key, std::make_pair(v.block, bytes(frame.begin(), frame.end())));
+  }
+  if (pacemaker_.leader(v.view.next()) != cfg_.self) return; // H9: votes go to the next leader
+  auto& set = votes_[{v.view, v.block}];
+  if (set.formed) return;
+  if (set.sigs.empty()) set.height = v.height;
+  if (set.height != v.height) {
+    out.rejected.push_back({v.signer, "vote names another height for the block"});
+    return;
+  }
+  set.sigs.push_back({v.signer, v.sig});
+  set.weight += cfg_.validators.weight_of(v.signer);
+  if (!cfg_.validators.is_quorum(set.weight)) return;
+  set.formed = true;
+  quorum_cert qc{v.block, v.view, v.height, set.sigs};
+  std::sort(qc.sigs.begin(), qc.sigs.end(),
+            [](const qc_signature& a, const qc_signature& b) { return a.signer < b.signer; });
+  verified_qcs_.insert(std::make_tuple(qc.view.value(), qc.height.value(), qc.block));
+  on_qc(qc, out);
+}
+
+void replica::on_new_view(const new_view& m, ready& out) {
+  if (m.view.value() >= max_view_value) {
+    out.rejected.push_back({m.sender, "new-view for an impossible view"});
+    return;
+  }
+  if (auto ok = check_qc(m.high_qc); !ok) {
+    out.rejected.push_back({m.sender, "new-view QC: " + ok.error().message()});
+    return;
+  }
+  if (m.high_qc.view >= m.view) {
+    out.rejected.push_back({m.sender, "new-view carries a QC of its own view or later"});
+    return;
+  }
+  on_qc(m.high_qc, out); // H19: the receiver calls updateQCHigh
+  pacemaker_.record_new_view(m.sender, m.view);
+  // More than f weight is in a higher view: at least one honest replica timed out there.
+  auto sv = pacemaker_.sync_view();
+  if (sv > pacemaker_.view()) {
+    enter_view(sv, false, out);
+    send_new_view(out);
+  }
+}
+
+void replica::on_block_request(const block_request& m, ready& out) {
+  block_response resp;
+  resp.sender = cfg_.self;
+  resp.requested = m.hash;
+  resp.committed_height = tree_.root().height.value();
+  resp.blocks = tree_.chain_down(m.hash, std::min(m.max_count, block_request::max_blocks));
+  send(m.sender, encode_block_response(resp, *signer_, sctx()), out);
+}
+
+void replica::on_block_response(const block_response& m, replica_id from, ready& out) {
+  auto f = fetches_.find(m.requested);
+  if (f == fetches_.end()) return; // unsolicited or already answered
+  if (m.blocks.empty()) {
+    if (m.committed_height > tree_.root().height.value()) maybe_state_transfer(m.sender, out);
+    return; // the tick retries with another peer
+  }
+  // The blocks must be the requested one and its ancestors, each with a valid QC.
+  digest want = m.requested;
+  for (const auto& b : m.blocks) {
+    if (b->hash != want) {
+      out.rejected.push_back({from, "block response: blocks do not chain to the request"});
+      return;
+    }
+    if (auto why = check_structure(*b); !why.empty()) {
+      out.rejected.push_back({from, "block response: " + why});
+      return;
+    }
+    if (auto ok = check_qc(b->justify); !ok) {
+      out.rejected.push_back({from, "block response QC: " + ok.error().message()});
+      return;
+    }
+    want = b->parent;
+  }
+  fetches_.erase(f);
+  for (const auto& b : m.blocks) {
+    if (b->height <= tree_.root().height || tree_.contains(b->hash)) continue;
+    if (pending_.size() >= max_pending) break;
+    pending_.emplace(b->hash, pending_block{b, false, m.sender});
+  }
+  const auto& low = m.blocks.back();
+  if (!tree_.contains(low->parent) && low->parent != tree_.root().hash &&
+      pending_.count(low->parent) == 0 && low->height.value() > tree_.root().height.value() + 1)
+    fetch(low->parent, m.sender, out);
+  deliver_pending(out);
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocks, votes, QCs
+
+void replica::deliver(const pending_block& p, ready& out) {
+  const auto& b = p.blk;
+  tree_.insert(b);
+  auto res = safety_.update(*b, tree_); // H10: on every delivered block, voted for or not
+  dirty_ = dirty_ || res.changed;
+  if (res.conflict)
+    out.rejected.push_back({p.from, "a three-chain conflicts with the executed chain"});
+  if (!res.commit.empty()) commit(res.commit, out);
+  on_qc(b->justify, out);
+  if (p.proposal) try_vote(b, out);
+}
+
+void replica::deliver_pending(ready& out) {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      auto p = it->second;
+      if (p.blk->height <= tree_.root().height || tree_.contains(p.blk->hash)) {
+        it = pending_.erase(it);
+        continue;
+      }
+      if (tree_.connects(*p.blk)) {
+        it = pending_.erase(it);
+        deliver(p, out);
+        progress = true;
+        break; // deliver may have changed pending_ and the tree
+      }
+      ++it;
+    }
+  }
+}
+
+std::string replica::check_validity(const block& b) const {
+  // Per-client dedupe: nothing committed, nothing twice in the uncommitted branch.
+  std::set<std::pair<public_key, std::uint64_t>> seen;
+  for (const auto& anc : tree_.path_from_root(b.parent))
+    for (const auto& q : anc->requests) seen.emplace(q.client, q.client_seq);
+  for (const auto& q : b.requests) {
+    auto c = committed_seq_.find(q.client);
+    if (c != committed_seq_.end() && q.client_seq <= c->second)
+      return "block repeats a committed request";
+    if (!seen.emplace(q.client, q.client_seq).second)
+      return "block repeats a request of its branch";
+  }
+  // The carried state root must match ours where we know it.
+  if (b.exec_index > b.justify.height.value()) return "state root of an unexecuted height";
+  if (auto r = roots_.find(b.exec_index); r != roots_.end() && r->second != b.state_root)
+    return "state root differs from this replica's";
+  return {};
+}
+
+void replica::try_vote(const block_ptr& b, ready& out) {
+  if (b->view > pacemaker_.view()) {
+    future_proposals_[b->view] = b; // vote when (if) we get there
+    return;
+  }
+  if (b->view < pacemaker_.view()) return;
+  if (!safety_.check_vote(*b, tree_).empty()) return;
+  if (!check_validity(*b).empty()) {
+    out.rejected.push_back({b->proposer, "proposal is invalid: " + check_validity(*b)});
+    return;
+  }
+  safety_.voted(b->view); // H8: vheight <- view before the vote leaves
+  dirty_ = true;
+  if (!mutant(bit(mutant::vote_before_persist))) persisted_vote_view_ = b->view;
+  auto frame = encode_vote(b->hash, b->view, b->height, cfg_.self, *signer_, sctx());
+  auto next = pacemaker_.leader(b->view.next()); // H9: to the next view's leader
+  if (next == cfg_.self) {
+    vote v{b->hash, b->view, b->height, cfg_.self, {}};
+    std::copy_n(frame.end() - 64, 64, v.sig.begin());
+    on_vote(v, frame, out);
+  } else {
+    send(next, std::move(frame), out);
+  }
+}
+
+void replica::on_qc(const quorum_cert& qc, ready& out) {
+  if (safety_.update_high_qc(qc)) dirty_ = true; // H12 updateQCHigh
+  if (qc.view.next() > pacemaker_.view())
+    enter_view(qc.view.next(), true, out);
+  else if (qc.view.next() == pacemaker_.view())
+    pacemaker_.advance_to(pacemaker_.view(), true); // progress resets the backoff
+}
+
+void replica::enter_view(view_number v, bool progress, ready& out) {
+  if (!pacemaker_.advance_to(v, progress)) return;
+  future_proposals_.erase(future_proposals_.begin(), future_proposals_.lower_bound(v));
+  auto it = future_proposals_.find(v);
+  if (it != future_proposals_.end()) {
+    auto b = it->second;
+    future_proposals_.erase(it);
+    if (tree_.contains(b->hash)) try_vote(b, out);
+  }
+}
+
+void replica::send_new_view(ready& out) {
+  new_view m{pacemaker_.view(), cfg_.self, safety_.record().high_qc};
+  pacemaker_.record_new_view(cfg_.self, m.view);
+  send(std::nullopt, encode_new_view(m, *signer_, sctx()), out);
+}
+
+void replica::try_propose(ready& out) {
+  auto v = pacemaker_.view();
+  if (pacemaker_.leader(v) != cfg_.self || pacemaker_.proposed(v)) return;
+  const auto& qc = safety_.record().high_qc;
+  // H17/H19: a QC of the previous view, or the new-views of a quorum for this view.
+  if (qc.view.next() != v && !pacemaker_.new_view_quorum(v)) return;
+  if (qc.height < tree_.root().height) return; // cannot extend below the executed root
+  if (qc.block != tree_.root().hash && !tree_.contains(qc.block)) {
+    if (fetches_.count(qc.block) == 0 && pending_.count(qc.block) == 0)
+      fetch(qc.block, next_peer(cfg_.self), out);
+    return;
+  }
+  if (mempool_.size() < cfg_.batch_size && pacemaker_.ticks_in_view() < cfg_.batch_delay_ticks)
+    return; // a partial batch waits up to batch_delay_ticks (then an empty block is fine)
+  auto b = std::make_shared<block>();
+  b->parent = qc.block;
+  b->height = qc.height.next();
+  b->view = v;
+  b->proposer = cfg_.self;
+  b->justify = qc;
+  // The newest snapshot root we executed (state transfer anchors to it).
+  for (auto it = roots_.rbegin(); it != roots_.rend(); ++it)
+    if (it->first <= qc.height.value() &&
+        (cfg_.checkpoint_interval == 0 || it->first % cfg_.checkpoint_interval == 0)) {
+      b->exec_index = it->first;
+      b->state_root = it->second;
+      break;
+    }
+  std::set<std::pair<public_key, std::uint64_t>> in_branch;
+  for (const auto& anc : tree_.path_from_root(qc.block))
+    for (const auto& q : anc->requests) in_branch.emplace(q.client, q.client_seq);
+  for (auto it = mempool_.begin(); it != mempool_.end() && b->requests.size() < cfg_.batch_size;) {
+    const auto& q = it->second;
+    auto c = committed_seq_.find(q.client);
+    if (c != committed_seq_.end() && q.client_seq <= c->second) {
+      mempool_index_.erase({q.client, q.client_seq});
+      it = mempool_.erase(it);
+      continue;
+    }
+    if (in_branch.emplace(q.client, q.client_seq).second) b->requests.push_back(q);
+    ++it;
+  }
+  b->finalize();
+  pacemaker_.mark_proposed(v);
+  auto frame = encode_proposal(*b, *signer_, sctx());
+  block_ptr bp = std::move(b);
+  send(std::nullopt, frame, out);
+  on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included
+}
+
+void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
+  for (const auto& b : blocks) {
+    committed_entry e;
+    e.index = b->height.value();
+    e.id = b->hash;
+    e.requests = b->requests;
+    for (const auto& q : b->requests) {
+      auto& s = committed_seq_[q.client];
+      s = std::max(s, q.client_seq);
+      if (auto it = mempool_index_.find({q.client, q.client_seq}); it != mempool_index_.end()) {
+        mempool_.erase(it->second);
+        mempool_index_.erase(it);
+      }
+    }
+    committed_index_ = e.index;
+    out.committed.push_back(std::move(e));
+  }
+  tree_.set_root(safety_.record().exec, keep_executed());
+  prune();
+}
+
+void replica::prune() {
+  auto exec_view = tree_.root().view;
+  auto cut = [&](auto& m) {
+    for (auto it = m.begin(); it != m.end();)
+      it = it->first.first < exec_view ? m.erase(it) : std::next(it);
+  };
+  cut(votes_);
+  cut(proposals_seen_);
+  cut(votes_seen_);
+  for (auto it = verified_qcs_.begin(); it != verified_qcs_.end();)
+    it = std::get<0>(*it) < exec_view.value() ? verified_qcs_.erase(it) : std::next(it);
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = it->second.blk->height <= tree_.root().height ? pending_.erase(it) : std::next(it);
+  while (roots_.size() > 16) roots_.erase(roots_.begin());
+}
+
+// ---------------------------------------------------------------------------------------
+// Timer, clients, execution, catch-up
+
+void replica::on_tick(ready& out) {
+  for (auto& [h, f] : fetches_) {
+    if (++f.ticks < std::max<std::uint64_t>(4, cfg_.base_timeout_ticks / 2)) continue;
+    f.ticks = 0;
+    ++f.attempts;
+    f.peer = next_peer(f.peer);
+    send(f.peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
+  }
+  for (auto it = fetches_.begin(); it != fetches_.end();)
+    it = it->second.attempts > 4 * cfg_.validators.size() ? fetches_.erase(it) : std::next(it);
+  if (transfer_ && ++transfer_->ticks > 8 * cfg_.base_timeout_ticks) transfer_.reset();
+  if (pacemaker_.tick()) {
+    // H21: the view timed out; nextView, doubling the timeout, and tell the others (H19).
+    pacemaker_.on_timeout();
+    enter_view(pacemaker_.view(), false, out);
+    send_new_view(out);
+  }
+}
+
+void replica::on_requests(const ev::client_requests& e, ready& out) {
+  for (const auto& q : e.requests) {
+    auto msg = codec::signing_bytes(client_request::sign_tag, cfg_.chain_id, cfg_.epoch, q.body());
+    if (!verifier_->verify(q.client, msg, q.sig)) {
+      out.rejected.push_back({std::nullopt, "client request with a bad signature"});
+      continue;
+    }
+    auto c = committed_seq_.find(q.client);
+    if (c != committed_seq_.end() && q.client_seq <= c->second) continue; // already committed
+    if (mempool_index_.count({q.client, q.client_seq}) != 0) continue;
+    if (mempool_.size() >= max_mempool) {
+      out.rejected.push_back({std::nullopt, "mempool full"});
+      continue;
+    }
+    mempool_index_.emplace(std::make_pair(q.client, q.client_seq), arrivals_);
+    mempool_.emplace(arrivals_++, q);
+  }
+}
+
+void replica::on_executed(const ev::executed& e) {
+  if (e.index > committed_index_) return; // not something we committed
+  roots_[e.index] = e.state_root;
+  while (roots_.size() > 16) roots_.erase(roots_.begin());
+}
+
+void replica::fetch(const digest& h, replica_id peer, ready& out) {
+  if (fetches_.count(h) != 0 || fetches_.size() >= 64) return;
+  if (peer == cfg_.self) peer = next_peer(peer);
+  fetches_.emplace(h, fetch_state{peer, 0, 0});
+  send(peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
+}
+
+void replica::maybe_state_transfer(replica_id from, ready& out) {
+  if (transfer_) return;
+  // Pending blocks are hash-linked and QC-verified. A block c with a child c1 and grandchild
+  // c2 of consecutive views, c2 itself certified, is committed (H14); its carried
+  // (exec_index, state_root) is then certified by a quorum, and we can anchor there if we
+  // know the hash of the block at exec_index.
+  std::map<digest, block_ptr> by_hash;
+  std::map<digest, digest> child_of; // parent -> a child (hash-linked chain)
+  std::set<digest> certified;
+  for (const auto& [h, p] : pending_) {
+    by_hash[h] = p.blk;
+    child_of[p.blk->parent] = h;
+    certified.insert(p.blk->justify.block);
+  }
+  certified.insert(safety_.record().high_qc.block);
+  std::optional<transfer_target> best;
+  for (const auto& [h, c] : by_hash) {
+    auto c1 = child_of.find(h);
+    if (c1 == child_of.end()) continue;
+    auto c2 = child_of.find(c1->second);
+    if (c2 == child_of.end() || certified.count(c2->second) == 0) continue;
+    const auto& b1 = by_hash[c1->second];
+    const auto& b2 = by_hash[c2->second];
+    if (b1->view != c->view.next() || b2->view != b1->view.next()) continue;
+    if (c->exec_index <= tree_.root().height.value()) continue;
+    // The block at exec_index: a pending block, or the parent of one.
+    std::optional<chain_root> at;
+    for (const auto& [h2, p] : by_hash) {
+      if (p->height.value() == c->exec_index && tree_.extends(h, h2, p->height))
+        at = chain_root{h2, p->height, p->view};
+      if (p->height.value() == c->exec_index + 1)
+        at = chain_root{p->parent, p->justify.height, p->justify.view};
+    }
+    if (!at) continue;
+    if (!best || c->exec_index > best->index)
+      best = transfer_target{c->exec_index, c->state_root, *at, 0};
+  }
+  if (!best) return;
+  transfer_ = best;
+  state_transfer_request req{best->index, best->root, {}};
+  req.sources.push_back(from);
+  for (const auto& m : cfg_.validators.members())
+    if (m.id != cfg_.self && m.id != from) req.sources.push_back(m.id);
+  out.state_transfer = req;
+}
+
+void replica::on_state_installed(const ev::state_installed& e, ready& out) {
+  if (!transfer_ || transfer_->index != e.index || transfer_->root != e.state_root) {
+    out.rejected.push_back({std::nullopt, "state installed that was not asked for"});
+    return;
+  }
+  auto at = transfer_->at;
+  transfer_.reset();
+  safety_.set_exec(at);
+  dirty_ = true;
+  committed_index_ = at.height.value();
+  roots_[e.index] = e.state_root;
+  tree_.set_root(at, keep_executed());
+  fetches_.clear();
+  prune();
+  deliver_pending(out);
+}
+
+} // namespace bft::hotstuff

@@ -1,0 +1,139 @@
+#pragma once
+/// A Chained HotStuff replica as a pure engine (`step(event) -> ready`, protocols/common/
+/// engine.hpp): HS section 5 (Alg. 3) for the chained protocol, Alg. 4 for the event-driven
+/// form of update/onCommit/onReceiveVote, Alg. 5 for the pacemaker hooks.
+///
+/// It decodes and verifies every frame itself (bad input goes to ready.rejected and never
+/// changes safety state), keeps the block tree, delegates voting, locking and committing to
+/// `safety` and views, timeouts and leaders to `pacemaker`.
+///
+/// Owned by one driver (replica actor or simulator); not thread-safe. The signer and verifier
+/// must outlive the replica.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "crypto/signer.hpp"
+#include "protocols/common/engine.hpp"
+#include "protocols/hotstuff/block_tree.hpp"
+#include "protocols/hotstuff/messages.hpp"
+#include "protocols/hotstuff/pacemaker.hpp"
+#include "protocols/hotstuff/safety.hpp"
+
+namespace bft::hotstuff {
+
+class replica final : public bft::engine {
+public:
+  /// Restores the safety record from `state` (H23). Throws std::invalid_argument when the
+  /// config names a replica outside the validator set or the stored record is corrupt.
+  replica(engine_config cfg, const crypto::signer& s, const crypto::verifier& v,
+          const persisted_state& state);
+
+  ready step(const event& e) override;
+  [[nodiscard]] engine_status status() const override;
+
+  // Read-only views for tests and drivers.
+  [[nodiscard]] const safety_record& safety_state() const { return safety_.record(); }
+  [[nodiscard]] const block_tree& tree() const { return tree_; }
+  [[nodiscard]] std::size_t mempool_size() const { return mempool_.size(); }
+  [[nodiscard]] std::size_t pending_blocks() const { return pending_.size(); }
+  [[nodiscard]] const engine_config& config() const { return cfg_; }
+
+  /// Executed blocks kept beyond b_exec to answer peers' block requests.
+  [[nodiscard]] std::size_t keep_executed() const;
+  static constexpr std::uint32_t fetch_batch = 32;
+  static constexpr std::size_t max_pending = 4096;
+  static constexpr std::uint64_t max_future_views = 64;
+  static constexpr std::size_t max_mempool = 200000;
+
+private:
+  struct vote_set {
+    bft::height height{0};
+    std::vector<qc_signature> sigs;
+    std::uint64_t weight = 0;
+    bool formed = false;
+  };
+  struct pending_block {
+    block_ptr blk;
+    bool proposal = false; ///< arrived as a proposal (a vote candidate), not as a fetch
+    replica_id from{0};
+  };
+  struct fetch_state {
+    replica_id peer{0};
+    std::uint64_t ticks = 0;
+    std::uint32_t attempts = 0;
+  };
+  struct transfer_target {
+    std::uint64_t index = 0;
+    digest root{};
+    chain_root at;
+    std::uint64_t ticks = 0;
+  };
+
+  void on_frame(const ev::received& r, ready& out);
+  void on_proposal(const block_ptr& b, byte_view frame, replica_id from, bool own, ready& out);
+  void on_vote(const vote& v, byte_view frame, ready& out);
+  void on_new_view(const new_view& m, ready& out);
+  void on_block_request(const block_request& m, ready& out);
+  void on_block_response(const block_response& m, replica_id from, ready& out);
+  void on_tick(ready& out);
+  void on_requests(const ev::client_requests& e, ready& out);
+  void on_executed(const ev::executed& e);
+  void on_state_installed(const ev::state_installed& e, ready& out);
+
+  /// H1 with a cache: each QC (by view, height, block) is verified once.
+  result<void> check_qc(const quorum_cert& qc);
+  /// Structure of a block against its justify QC (H3: justify.node is the parent).
+  std::string check_structure(const block& b) const;
+  /// Stores a block whose branch is local (H5), runs update (H10) and onCommit (H15).
+  void deliver(const pending_block& p, ready& out);
+  void deliver_pending(ready& out);
+  void try_vote(const block_ptr& b, ready& out);
+  std::string check_validity(const block& b) const;
+  void try_propose(ready& out);
+  void on_qc(const quorum_cert& qc, ready& out);
+  void enter_view(view_number v, bool progress, ready& out);
+  void send_new_view(ready& out);
+  void fetch(const digest& h, replica_id peer, ready& out);
+  void maybe_state_transfer(replica_id from, ready& out);
+  void commit(const std::vector<block_ptr>& blocks, ready& out);
+  void prune();
+  void send(std::optional<replica_id> to, bytes frame, ready& out);
+  void persist_if_dirty(ready& out);
+  [[nodiscard]] bool mutant(std::uint64_t bit) const { return (cfg_.mutants & bit) != 0; }
+  [[nodiscard]] sign_context sctx() const { return {cfg_.chain_id, cfg_.epoch}; }
+  [[nodiscard]] replica_id next_peer(replica_id after) const;
+
+  engine_config cfg_;
+  const crypto::signer* signer_;
+  const crypto::verifier* verifier_;
+  safety safety_;
+  pacemaker pacemaker_;
+  block_tree tree_;
+  bool dirty_ = false;
+  view_number persisted_vote_view_{0}; ///< only used by the vote_before_persist mutant
+  std::uint64_t committed_index_ = 0;
+
+  std::set<std::tuple<std::uint64_t, std::uint64_t, digest>> verified_qcs_;
+  std::map<digest, pending_block> pending_;                  ///< blocks waiting for ancestors (H5)
+  std::map<digest, fetch_state> fetches_;                    ///< outstanding block requests
+  std::map<view_number, block_ptr> future_proposals_;        ///< vote candidates of later views
+  std::map<std::pair<view_number, digest>, vote_set> votes_; ///< V[b] (H16)
+  /// First signed proposal / vote per (view, signer), for equivocation evidence.
+  std::map<std::pair<view_number, replica_id>, std::pair<digest, bytes>> proposals_seen_;
+  std::map<std::pair<view_number, replica_id>, std::pair<digest, bytes>> votes_seen_;
+
+  // Mempool: arrival order, and (client, seq) -> arrival number.
+  std::map<std::uint64_t, client_request> mempool_;
+  std::map<std::pair<public_key, std::uint64_t>, std::uint64_t> mempool_index_;
+  std::uint64_t arrivals_ = 0;
+  std::map<public_key, std::uint64_t> committed_seq_; ///< highest committed seq per client
+
+  std::map<std::uint64_t, digest> roots_; ///< executed index -> state root (ev::executed)
+  std::optional<transfer_target> transfer_;
+};
+
+} // namespace bft::hotstuff

@@ -1,0 +1,164 @@
+#pragma once
+/// A tiny in-test driver for HotStuff replicas: fake keys, a FIFO network with a drop filter,
+/// synchronous ticks, durable stores applied from ready.persist, and the committed log of
+/// every replica. Deterministic; not thread-safe.
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "crypto/fake_signer.hpp"
+#include "crypto/sha3.hpp"
+#include "protocols/hotstuff/replica.hpp"
+
+namespace bft::hotstuff::test {
+
+inline client_request make_request(std::uint64_t client, std::uint64_t seq,
+                                   const engine_config& cfg, std::size_t txs = 1) {
+  crypto::fake_signer s(1000 + client);
+  client_request q;
+  q.client = s.key();
+  q.client_seq = seq;
+  for (std::size_t i = 0; i < txs; ++i)
+    q.txs.push_back(bytes{std::uint8_t(client), std::uint8_t(seq)});
+  q.sig = s.sign(codec::signing_bytes(client_request::sign_tag, cfg.chain_id, cfg.epoch, q.body()));
+  return q;
+}
+
+struct net_msg {
+  replica_id from;
+  replica_id to;
+  bytes frame;
+};
+
+class cluster {
+public:
+  explicit cluster(std::size_t n, std::uint64_t mutants = 0, std::uint64_t timeout = 8,
+                   std::vector<replica_id> schedule = {})
+      : n_(n) {
+    std::vector<public_key> keys;
+    for (std::size_t i = 0; i < n; ++i) {
+      signers_.push_back(std::make_unique<crypto::fake_signer>(i + 1));
+      keys.push_back(signers_.back()->key());
+    }
+    base_.validators = validator_set::equal_weights(keys);
+    base_.base_timeout_ticks = timeout;
+    base_.batch_size = 4;
+    base_.batch_delay_ticks = 1;
+    base_.checkpoint_interval = 4;
+    base_.mutants = mutants;
+    base_.leader_schedule = std::move(schedule);
+    stores_.resize(n);
+    committed_.resize(n);
+    roots_.resize(n);
+    down_.assign(n, false);
+    for (std::size_t i = 0; i < n; ++i) reps_.push_back(make(i));
+  }
+
+  std::unique_ptr<replica> make(std::size_t i) {
+    auto cfg = base_;
+    cfg.self = replica_id{static_cast<std::uint32_t>(i)};
+    return std::make_unique<replica>(cfg, *signers_[i], verifier_, stores_[i]);
+  }
+  /// Crash and restart replica i from its durable store (its memory is lost).
+  void restart(std::size_t i) { reps_[i] = make(i); }
+
+  replica& at(std::size_t i) { return *reps_[i]; }
+  const engine_config& config() const { return base_; }
+  const crypto::signer& signer(std::size_t i) const { return *signers_[i]; }
+  const crypto::verifier& verifier() const { return verifier_; }
+  std::size_t size() const { return n_; }
+  std::vector<committed_entry>& committed(std::size_t i) { return committed_[i]; }
+  persisted_state& store(std::size_t i) { return stores_[i]; }
+  std::vector<bft::evidence>& evidence() { return evidence_; }
+  std::vector<rejection>& rejected() { return rejected_; }
+  std::deque<net_msg>& queue() { return queue_; }
+  std::vector<ready>& log(std::size_t i) { return logs_[i]; }
+  void set_down(std::size_t i, bool d) { down_[i] = d; }
+  /// Return true to drop a message.
+  std::function<bool(const net_msg&)> drop;
+  bool record_logs = false;
+
+  void step(std::size_t i, const event& e) {
+    if (down_[i]) return;
+    apply(i, reps_[i]->step(e));
+  }
+
+  void apply(std::size_t i, ready r) {
+    for (const auto& p : r.persist) {
+      if (p.erase)
+        stores_[i].erase(p.key);
+      else
+        stores_[i][p.key] = p.value;
+    }
+    auto self = replica_id{static_cast<std::uint32_t>(i)};
+    for (const auto& m : r.messages) {
+      if (m.to)
+        queue_.push_back({self, *m.to, m.frame});
+      else
+        for (std::size_t k = 0; k < n_; ++k)
+          if (k != i) queue_.push_back({self, replica_id{static_cast<std::uint32_t>(k)}, m.frame});
+    }
+    for (const auto& e : r.evidence) evidence_.push_back(e);
+    for (const auto& x : r.rejected) rejected_.push_back(x);
+    std::vector<ev::executed> exec;
+    for (auto& c : r.committed) {
+      auto prev = roots_[i];
+      roots_[i] = crypto::sha3_256({byte_view(prev), byte_view(c.id)});
+      exec.push_back({c.index, roots_[i]});
+      committed_[i].push_back(std::move(c));
+    }
+    if (record_logs) logs_[i].push_back(std::move(r));
+    for (const auto& e : exec) step(i, e);
+  }
+
+  /// Delivers queued messages (FIFO) until the queue is empty or `max` were delivered.
+  void deliver_all(std::size_t max = 100000) {
+    for (std::size_t k = 0; k < max && !queue_.empty(); ++k) {
+      auto m = std::move(queue_.front());
+      queue_.pop_front();
+      if (drop && drop(m)) continue;
+      step(m.to.value(), ev::received{m.from, std::move(m.frame)});
+    }
+  }
+  void tick_all() {
+    for (std::size_t i = 0; i < n_; ++i) step(i, ev::tick{});
+  }
+  void run(std::size_t ticks) {
+    for (std::size_t t = 0; t < ticks; ++t) {
+      tick_all();
+      deliver_all();
+    }
+  }
+  void submit_all(const std::vector<client_request>& qs) {
+    for (std::size_t i = 0; i < n_; ++i) step(i, ev::client_requests{qs});
+  }
+  /// All replicas' committed logs agree on every index they share.
+  bool logs_agree() const {
+    for (std::size_t a = 0; a < n_; ++a)
+      for (std::size_t b = 0; b < n_; ++b) {
+        const auto& x = committed_[a];
+        const auto& y = committed_[b];
+        for (std::size_t k = 0; k < std::min(x.size(), y.size()); ++k)
+          if (x[k].index != y[k].index || x[k].id != y[k].id) return false;
+      }
+    return true;
+  }
+
+private:
+  std::size_t n_;
+  std::vector<std::unique_ptr<crypto::fake_signer>> signers_;
+  crypto::fake_verifier verifier_;
+  engine_config base_;
+  std::vector<std::unique_ptr<replica>> reps_;
+  std::vector<persisted_state> stores_;
+  std::vector<std::vector<committed_entry>> committed_;
+  std::vector<digest> roots_;
+  std::vector<bool> down_;
+  std::deque<net_msg> queue_;
+  std::vector<bft::evidence> evidence_;
+  std::vector<rejection> rejected_;
+  std::map<std::size_t, std::vector<ready>> logs_;
+};
+
+} // namespace bft::hotstuff::test
