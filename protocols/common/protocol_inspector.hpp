@@ -37,9 +37,10 @@ public:
   virtual ~protocol_inspector() = default;
   /// The statement a frame makes, if it decodes and its signature verifies; nullopt for
   /// frames that commit to nothing that can conflict (requests for blocks, ...).
-  [[nodiscard]] virtual std::optional<statement>
-  statement_of(byte_view frame, const validator_set& vs, const crypto::verifier& v,
-               const engine_config& cfg) const = 0;
+  [[nodiscard]] virtual std::optional<statement> statement_of(byte_view frame,
+                                                              const validator_set& vs,
+                                                              const crypto::verifier& v,
+                                                              const engine_config& cfg) const = 0;
   /// Byzantine role: a variant of `frame` for the same slot with different content, signed
   /// by `s` (equivocating proposal, double vote). `salt` picks among variants.
   [[nodiscard]] virtual std::optional<bytes> conflicting_variant(byte_view frame,
