@@ -186,6 +186,11 @@ void replica::on_proposal(const block_ptr& b, byte_view frame, replica_id from, 
   if (!own) {
     // Client signatures are checked once, here, before the block can get our vote.
     for (const auto& q : b->requests) {
+      // A request already admitted to our mempool was verified then: verify it only once.
+      if (auto it = mempool_index_.find({q.client, q.client_seq}); it != mempool_index_.end()) {
+        const auto& mine = mempool_.at(it->second);
+        if (mine.sig == q.sig && mine.txs == q.txs) continue;
+      }
       auto msg =
           codec::signing_bytes(client_request::sign_tag, cfg_.chain_id, cfg_.epoch, q.body());
       if (!verifier_->verify(q.client, msg, q.sig)) {

@@ -162,3 +162,65 @@ private:
 };
 
 } // namespace bft::hotstuff::test
+
+namespace bft::hotstuff::test {
+
+/// The leader of view v under `cfg` (the same rule as the engine's round robin).
+inline replica_id leader_of(const engine_config& cfg, view_number v) {
+  return round_robin_election(cfg.validators, cfg.leader_schedule).leader(v);
+}
+
+/// A QC on `b` signed by the replicas in `who`.
+inline quorum_cert make_qc(const cluster& c, const block& b, std::vector<std::size_t> who) {
+  quorum_cert qc{b.hash, b.view, b.height, {}};
+  for (auto i : who) {
+    auto id = replica_id{static_cast<std::uint32_t>(i)};
+    auto body = vote_body(b.hash, b.view, b.height, id);
+    qc.sigs.push_back({id, c.signer(i).sign(codec::signing_bytes(vote_tag, c.config().chain_id,
+                                                                 c.config().epoch, body))});
+  }
+  return qc;
+}
+
+/// A child of `parent` for view `v`, justified by a QC of replicas 0..quorum-1 on `parent`
+/// (or the genesis QC), proposed by leader(v). `salt` varies the block (conflicting twins).
+inline block_ptr make_block(const cluster& c, const block& parent, view_number v,
+                            std::vector<client_request> reqs = {}, std::uint64_t salt = 0) {
+  block b;
+  b.parent = parent.hash;
+  b.height = parent.height.next();
+  b.view = v;
+  b.proposer = leader_of(c.config(), v);
+  if (parent.hash == genesis_block()->hash) {
+    b.justify = genesis_qc();
+  } else {
+    std::vector<std::size_t> who;
+    for (std::size_t i = 0; i < 2 * c.config().validators.f() + 1; ++i) who.push_back(i);
+    b.justify = make_qc(c, parent, who);
+  }
+  b.requests = std::move(reqs);
+  if (salt != 0) b.requests.push_back(make_request(900 + salt, 1, c.config()));
+  b.finalize();
+  return std::make_shared<const block>(std::move(b));
+}
+
+inline bytes proposal_frame(const cluster& c, const block& b) {
+  return encode_proposal(b, c.signer(b.proposer.value()), {c.config().chain_id, c.config().epoch});
+}
+
+/// Delivers the proposal of `b` to replica `to` as if its leader sent it.
+inline void propose_to(cluster& c, std::size_t to, const block& b) {
+  c.step(to, ev::received{b.proposer, proposal_frame(c, b)});
+}
+
+/// Votes (decoded) in a ready.
+inline std::vector<vote> votes_in(const ready& r) {
+  std::vector<vote> out;
+  for (const auto& m : r.messages) {
+    auto d = decode(m.frame);
+    if (d && d->type == msg_type::vote) out.push_back(std::get<vote>(d->msg));
+  }
+  return out;
+}
+
+} // namespace bft::hotstuff::test
