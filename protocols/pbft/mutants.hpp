@@ -1,0 +1,31 @@
+#pragma once
+/// Seeded bugs for positive controls: each bit of `engine_config::mutants` switches one on at
+/// run time. Honest configurations use 0. Each is a real safety bug that the simulator's
+/// checkers must catch (K1 agreement or K4 honest non-equivocation).
+#include <cstdint>
+
+namespace bft::pbft {
+
+enum mutant : std::uint64_t {
+  /// A view-change carries no prepared certificates (breaks P21): a value committed in view v
+  /// can be replaced by a null request or another value in v+1. Caught by K1.
+  view_change_drops_prepared = 1,
+  /// A backup accepts pre-prepares outside (h, H] (breaks P8): below h its log entry was
+  /// truncated, so it prepares a second digest for an old (v, n). Caught by K4.
+  accept_outside_watermarks = 2,
+  /// committed-local after 2f matching commits instead of 2f+1 (breaks P14): a commit quorum
+  /// no longer intersects every view-change quorum in a correct replica. Caught by K1.
+  commit_after_2f = 4,
+  /// The constructor ignores the persisted log (breaks persist-before-send, known bug 9): a
+  /// restarted primary reuses sequence numbers with other batches. Caught by K4.
+  forget_log_on_restart = 8,
+  /// Certificates inside view-changes are not verified (breaks P22, concord-bft #50): a forged
+  /// certificate of a high view wins in O. Caught by K1.
+  skip_certificate_check = 16,
+  /// A backup accepts a new-view without recomputing O (breaks P26). Caught by K1.
+  new_view_not_recomputed = 32,
+};
+
+[[nodiscard]] constexpr bool has_mutant(std::uint64_t bits, mutant m) { return (bits & m) != 0; }
+
+} // namespace bft::pbft

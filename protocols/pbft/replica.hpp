@@ -1,0 +1,211 @@
+#pragma once
+/// The PBFT replica (Castro & Liskov OSDI'99 section 4, signature variant) as a pure engine:
+/// `step(event) -> ready`. Owned by one driver (the replica actor or the simulator); not
+/// thread-safe; no clock, threads or I/O. Same events in the same order give the same output.
+///
+/// Driver contract beyond engine.hpp:
+///  - frames are decoded and verified here; bad ones end in `ready.rejected`;
+///  - after a crash the driver rebuilds the replica from its persisted records. The replica
+///    then resumes at its stable checkpoint h: the driver restores the application snapshot
+///    taken at h, and the replica hands out again, with the same values, the entries above h
+///    it had committed (their commit is part of the persisted log);
+///  - `ev::executed` for index n with n % checkpoint_interval == 0 makes the replica
+///    multicast its checkpoint (P16).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "crypto/signer.hpp"
+#include "protocols/common/engine.hpp"
+#include "protocols/pbft/messages.hpp"
+#include "protocols/pbft/view_change_logic.hpp"
+
+namespace bft::pbft {
+
+class replica final : public bft::engine {
+public:
+  replica(engine_config cfg, const crypto::signer& s, const crypto::verifier& v,
+          const persisted_state& stored);
+
+  ready step(const event& e) override;
+  [[nodiscard]] engine_status status() const override;
+
+  // ---- introspection for tests and the simulator's coverage ----
+  [[nodiscard]] view_number view() const { return view_; }
+  [[nodiscard]] bool view_changing() const { return view_changing_; }
+  [[nodiscard]] std::uint64_t low_watermark() const { return stable_.seq.value(); }
+  [[nodiscard]] std::uint64_t high_watermark() const { return low_watermark() + window_; }
+  [[nodiscard]] std::uint64_t last_executed() const { return last_executed_; }
+  [[nodiscard]] std::uint64_t timeout_ticks() const { return timeout_; }
+  [[nodiscard]] bool view_timer_running() const { return view_deadline_.has_value(); }
+  [[nodiscard]] std::size_t log_size() const { return log_.size(); }
+  [[nodiscard]] std::size_t pending_requests() const { return pending_.size(); }
+  [[nodiscard]] std::size_t evidence_records() const { return records_.size(); }
+  /// The digest of the pre-prepare accepted for seq n in the current view, if any.
+  [[nodiscard]] std::optional<digest> accepted(std::uint64_t n) const;
+  [[nodiscard]] bool prepared(std::uint64_t n) const;
+  [[nodiscard]] bool committed(std::uint64_t n) const;
+  [[nodiscard]] replica_id primary() const { return primary_of(view_); }
+  [[nodiscard]] const engine_config& config() const { return cfg_; }
+
+private:
+  struct vote_entry {
+    digest d{};
+    signature sig{};
+  };
+  /// One sequence number of the log (OSDI 4.2) above the stable checkpoint.
+  struct slot {
+    bool has_pp = false;
+    view_number pp_view;
+    digest d{};
+    signature pp_sig{};
+    batch_ptr requests; ///< null while the batch is unknown (fetch pending)
+    view_number votes_view;
+    std::map<replica_id, vote_entry> prepares;
+    std::map<replica_id, vote_entry> commits;
+    bool prepared_now = false;         ///< prepared in pp_view
+    bool committed = false;            ///< committed-local (final: survives views)
+    std::optional<prepared_cert> cert; ///< highest-view prepared certificate (P21)
+    bytes own_pp;                      ///< primary: own pre-prepare frame, for retransmission
+    bytes own_vote;                    ///< own prepare frame in votes_view
+    bytes own_commit;                  ///< own commit frame in votes_view
+  };
+  using request_key = std::pair<public_key, std::uint64_t>;
+  struct pending_entry {
+    client_request req;
+    std::uint64_t order = 0;
+    std::uint64_t arrived = 0;
+  };
+  struct stored_vc {
+    view_change msg;
+    bytes frame;
+  };
+  using record_key = std::tuple<std::uint32_t, std::uint8_t, std::uint64_t, std::uint64_t>;
+  struct record {
+    digest content{};
+    bytes frame;
+    bool reported = false;
+  };
+
+  // event handlers
+  void on_frame(replica_id from, const bytes& frame);
+  void on_tick();
+  void on_client_requests(const std::vector<client_request>& reqs, bool relayed,
+                          std::optional<replica_id> from);
+  void on_executed(const ev::executed& e);
+  void on_state_installed(const ev::state_installed& e);
+  void on_pre_prepare(replica_id from, const bytes& frame);
+  void on_vote(replica_id from, const bytes& frame);
+  void on_checkpoint(replica_id from, const bytes& frame);
+  void on_view_change(replica_id from, const bytes& frame);
+  void on_new_view(replica_id from, const bytes& frame);
+  void on_fetch(replica_id from, const bytes& frame);
+  void on_batch_reply(replica_id from, const bytes& frame);
+
+  // normal case
+  void propose(bool force);
+  bool verify_requests(const batch& b);
+  void accept_pre_prepare(std::uint64_t n, view_number v, const digest& d, const signature& sig,
+                          batch_ptr requests, byte_view batch_bytes);
+  void add_vote(slot& s, std::uint64_t n, const vote& m);
+  void check_prepared(std::uint64_t n);
+  void check_committed(std::uint64_t n);
+  void try_execute();
+  void reset_votes(slot& s, view_number v);
+
+  // checkpoints
+  void add_checkpoint(const checkpoint& c);
+  void make_stable(const checkpoint_proof& proof);
+
+  // view change
+  void start_view_change(view_number v);
+  void check_view_change_quorum();
+  void maybe_send_new_view();
+  void enter_view(view_number v, const new_view_plan& plan,
+                  const std::vector<new_view_entry>& entries, const bytes& nv_frame);
+  void apply_f_plus_one_rule();
+  [[nodiscard]] std::vector<replica_id> vc_senders_for(view_number v) const;
+
+  // evidence
+  void note_statement(replica_id signer, std::uint8_t phase, std::uint64_t v, std::uint64_t n,
+                      const digest& content, const bytes& frame);
+
+  // persistence
+  void restore(const persisted_state& stored);
+  void persist_slot(std::uint64_t n, const slot& s);
+  void persist_view();
+  void erase_slot(std::uint64_t n, const slot& s);
+
+  // helpers
+  [[nodiscard]] replica_id primary_of(view_number v) const;
+  [[nodiscard]] bool is_primary() const { return primary_of(view_) == cfg_.self; }
+  [[nodiscard]] bool in_window(std::uint64_t n) const {
+    return n > low_watermark() && n <= high_watermark();
+  }
+  [[nodiscard]] verify_context vctx() const;
+  [[nodiscard]] bool is_quorum(const std::vector<replica_id>& ids) const;
+  void reject(std::optional<replica_id> from, std::string reason);
+  void send(std::optional<replica_id> to, bytes frame);
+  void persist(std::string key, bytes value);
+  void erase(std::string key);
+  void arm_timer();
+  void drop_pending(const client_request& r);
+  batch_ptr find_batch(const digest& d) const;
+  void fetch_missing();
+  void resend();
+
+  engine_config cfg_;
+  const crypto::signer& signer_;
+  const crypto::verifier& verifier_;
+  signing_context sctx_;
+  std::uint64_t window_ = 200; ///< k = H − h = 2K
+
+  // safety state
+  view_number view_{0};
+  bool view_changing_ = false;
+  bytes own_vc_;            ///< own view-change frame for view_ while view-changing
+  bytes last_nv_;           ///< the new-view frame that started view_ (served to laggards)
+  checkpoint_proof stable_; ///< h and its proof
+  std::map<std::uint64_t, slot> log_;
+  std::uint64_t next_seq_ = 0; ///< primary: last assigned sequence number
+
+  // execution
+  std::uint64_t last_executed_ = 0;
+  std::optional<std::pair<std::uint64_t, digest>> transfer_; ///< awaited state transfer
+  std::map<public_key, std::uint64_t> executed_client_seq_;
+
+  // requests
+  std::map<request_key, pending_entry> pending_;
+  std::map<std::uint64_t, request_key> queue_; ///< proposal order (primary)
+  std::set<request_key> in_flight_;
+  std::uint64_t order_counter_ = 0;
+
+  // checkpoints: seq -> state -> signer -> signature
+  std::map<std::uint64_t, std::map<digest, std::map<replica_id, signature>>> ckpt_votes_;
+  std::map<replica_id, std::set<std::uint64_t>> ckpt_by_sender_;
+  bytes own_ckpt_;
+  std::uint64_t own_ckpt_seq_ = 0;
+
+  // view change
+  std::map<replica_id, stored_vc> vcs_; ///< highest valid view-change per sender
+
+  // timers (ticks)
+  std::uint64_t now_ = 0;
+  std::uint64_t timeout_ = 40;
+  std::optional<std::uint64_t> view_deadline_;
+  std::uint64_t resend_interval_ = 10;
+  std::uint64_t last_resend_ = 0;
+  std::uint64_t executed_at_last_resend_ = 0;
+  std::uint64_t oldest_queued_tick_ = 0;
+
+  // evidence: first signed statement per (signer, phase, view, seq)
+  std::map<record_key, record> records_;
+
+  bool restored_ = false; ///< committed entries restored: hand them out on the first step
+  ready* out_ = nullptr;
+};
+
+} // namespace bft::pbft

@@ -1,0 +1,188 @@
+#pragma once
+/// A tiny in-test cluster for PBFT engine tests: n replicas with fake signers, messages
+/// delivered by hand (or all at once), and an application stub that feeds `ev::executed` with
+/// a running state root. Deterministic; no simulator needed.
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "crypto/fake_signer.hpp"
+#include "crypto/sha3.hpp"
+#include "protocols/pbft/messages.hpp"
+#include "protocols/pbft/replica.hpp"
+
+namespace bft::pbft::test {
+
+inline validator_set make_validators(std::size_t n) {
+  std::vector<public_key> keys;
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(crypto::fake_public_key(i + 1));
+  return validator_set::equal_weights(keys);
+}
+
+inline engine_config make_config(std::size_t n, std::uint32_t self, std::uint64_t k = 10) {
+  engine_config c;
+  c.chain_id = "test-chain";
+  c.self = replica_id{self};
+  c.validators = make_validators(n);
+  c.batch_size = 4;
+  c.batch_delay_ticks = 0;
+  c.base_timeout_ticks = 20;
+  c.checkpoint_interval = k;
+  return c;
+}
+
+/// A client with a fake key that signs requests.
+struct client {
+  explicit client(std::uint64_t secret) : signer(secret) {}
+  crypto::fake_signer signer;
+  std::uint64_t next = 1;
+  client_request request(const std::string& chain = "test-chain", std::size_t txs = 1) {
+    client_request r;
+    r.client = signer.key();
+    r.client_seq = next++;
+    for (std::size_t i = 0; i < txs; ++i) {
+      bytes tx{static_cast<std::uint8_t>(r.client_seq), static_cast<std::uint8_t>(i), 7};
+      r.txs.push_back(tx);
+    }
+    r.sig =
+        signer.sign(codec::signing_bytes(client_request::sign_tag, chain, bft::epoch{0}, r.body()));
+    return r;
+  }
+};
+
+struct envelope_msg {
+  replica_id from;
+  replica_id to;
+  bytes frame;
+};
+
+/// n replicas and a message pool. `filter` may drop messages (return false).
+class cluster {
+public:
+  explicit cluster(std::size_t n, std::uint64_t k = 10, std::uint64_t mutants = 0)
+      : n_(n), k_(k), mutants_(mutants) {
+    for (std::size_t i = 0; i < n; ++i) {
+      signers.push_back(std::make_unique<crypto::fake_signer>(i + 1));
+      stores.emplace_back();
+      roots.push_back(digest{});
+      committed.emplace_back();
+      up.push_back(true);
+    }
+    for (std::size_t i = 0; i < n; ++i) boot(i);
+  }
+
+  void boot(std::size_t i) {
+    auto cfg = make_config(n_, static_cast<std::uint32_t>(i), k_);
+    cfg.mutants = mutants_;
+    if (configure) configure(cfg);
+    if (replicas.size() <= i) replicas.resize(i + 1);
+    replicas[i] = std::make_unique<replica>(cfg, *signers[i], verifier, stores[i]);
+  }
+
+  /// Crash and restart replica i from its persisted records.
+  void restart(std::size_t i) { boot(i); }
+
+  replica& r(std::size_t i) { return *replicas[i]; }
+
+  /// Applies a ready of replica i: persist, queue messages, apply committed, record rest.
+  void apply(std::size_t i, ready out) {
+    for (auto& p : out.persist) {
+      if (p.erase)
+        stores[i].erase(p.key);
+      else
+        stores[i][p.key] = p.value;
+    }
+    for (auto& m : out.messages) {
+      if (m.to) {
+        pool.push_back({replica_id{static_cast<std::uint32_t>(i)}, *m.to, m.frame});
+      } else {
+        for (std::size_t j = 0; j < n_; ++j)
+          if (j != i)
+            pool.push_back({replica_id{static_cast<std::uint32_t>(i)},
+                            replica_id{static_cast<std::uint32_t>(j)}, m.frame});
+      }
+      sent[i].push_back(m);
+    }
+    for (auto& r : out.rejected) rejected[i].push_back(r.reason);
+    for (auto& e : out.evidence) this->evidence[i].push_back(e);
+    if (out.state_transfer) transfers[i].push_back(*out.state_transfer);
+    for (auto& c : out.committed) {
+      committed[i].push_back(c);
+      // application stub: root_n = H(root_{n-1} | digest)
+      roots[i] = crypto::sha3_256({byte_view(roots[i]), byte_view(c.id)});
+      root_at[i][c.index] = roots[i];
+      if (auto_execute && c.index % k_ == 0)
+        apply(i, replicas[i]->step(ev::executed{c.index, roots[i]}));
+    }
+  }
+
+  void step(std::size_t i, const event& e) {
+    if (!up[i]) return;
+    apply(i, replicas[i]->step(e));
+  }
+
+  void submit(std::size_t i, std::vector<client_request> reqs) {
+    step(i, ev::client_requests{std::move(reqs)});
+  }
+
+  /// Delivers queued messages until none is left (or `max` deliveries).
+  std::size_t deliver_all(std::size_t max = 1000000) {
+    std::size_t count = 0;
+    while (!pool.empty() && count < max) {
+      auto m = std::move(pool.front());
+      pool.pop_front();
+      if (!up[m.to.value()]) continue;
+      if (filter && !filter(m)) continue;
+      ++count;
+      step(m.to.value(), ev::received{m.from, m.frame});
+    }
+    return count;
+  }
+
+  void tick_all(std::size_t times = 1) {
+    for (std::size_t t = 0; t < times; ++t)
+      for (std::size_t i = 0; i < n_; ++i) step(i, ev::tick{});
+  }
+
+  /// Ticks and delivers until `pred` holds or `rounds` pass.
+  bool run_until(const std::function<bool()>& pred, std::size_t rounds = 2000) {
+    for (std::size_t i = 0; i < rounds; ++i) {
+      deliver_all();
+      if (pred()) return true;
+      tick_all();
+    }
+    deliver_all();
+    return pred();
+  }
+
+  [[nodiscard]] std::size_t size() const { return n_; }
+
+  std::size_t n_;
+  std::uint64_t k_;
+  std::uint64_t mutants_;
+  crypto::fake_verifier verifier;
+  std::vector<std::unique_ptr<crypto::fake_signer>> signers;
+  std::vector<persisted_state> stores;
+  std::vector<std::unique_ptr<replica>> replicas;
+  std::vector<digest> roots;
+  std::map<std::size_t, std::map<std::uint64_t, digest>> root_at;
+  std::vector<std::vector<committed_entry>> committed;
+  std::map<std::size_t, std::vector<outbound>> sent;
+  std::map<std::size_t, std::vector<std::string>> rejected;
+  std::map<std::size_t, std::vector<bft::evidence>> evidence;
+  std::map<std::size_t, std::vector<state_transfer_request>> transfers;
+  std::deque<envelope_msg> pool;
+  std::function<bool(const envelope_msg&)> filter;
+  std::function<void(engine_config&)> configure;
+  std::vector<bool> up;
+  bool auto_execute = true;
+};
+
+/// Signs a frame for replica `secret - 1` (tests forge Byzantine messages with it).
+inline signing_context test_ctx() { return signing_context{"test-chain", bft::epoch{0}}; }
+
+} // namespace bft::pbft::test
