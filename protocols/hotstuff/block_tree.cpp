@@ -88,9 +88,8 @@ std::vector<block_ptr> block_tree::chain_down(const digest& h, std::size_t max) 
   digest cur = h;
   while (out.size() < max) {
     auto b = find(cur);
-    if (!b) break;
+    if (!b || b->height == bft::height{0}) break; // everyone holds genesis
     out.push_back(b);
-    if (b->height == bft::height{0}) break;
     cur = b->parent;
   }
   return out;
