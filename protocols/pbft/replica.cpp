@@ -627,6 +627,7 @@ void replica::on_checkpoint(replica_id from, const bytes& frame) {
     reject(from, "malformed checkpoint: " + err_text(m.error()));
     return;
   }
+  if (m->seq <= stable_.seq) return; // already stable: nothing to learn
   if (!verify(*m, vctx())) {
     reject(from, "checkpoint signature does not verify");
     return;
@@ -750,7 +751,9 @@ void replica::resend() {
     }
   }
   executed_at_last_resend_ = last_executed_;
-  if (!own_ckpt_.empty() && own_ckpt_seq_ > stable_.seq.value()) send(std::nullopt, own_ckpt_);
+  // The latest checkpoint goes out again, so a replica that missed it learns that it is
+  // behind (P30) even when the cluster is idle.
+  if (!own_ckpt_.empty()) send(std::nullopt, own_ckpt_);
   fetch_missing();
 }
 
@@ -821,6 +824,7 @@ void replica::start_view_change(view_number v) {
   persist_view(); // before the view-change leaves (P20)
   vcs_[cfg_.self] = stored_vc{std::move(vc), own_vc_};
   send(std::nullopt, own_vc_);
+  last_resend_ = now_;
   for (auto& [n, s] : log_) s.own_pp.clear();
   check_view_change_quorum();
   maybe_send_new_view();

@@ -186,3 +186,100 @@ public:
 inline signing_context test_ctx() { return signing_context{"test-chain", bft::epoch{0}}; }
 
 } // namespace bft::pbft::test
+
+namespace bft::pbft::test {
+
+inline bytes make_pp(cluster& c, std::size_t signer, std::uint64_t v, std::uint64_t n,
+                     const batch& b, std::optional<std::uint32_t> from = std::nullopt) {
+  pre_prepare m;
+  m.view = view_number{v};
+  m.seq = seq_number{n};
+  m.d = batch_digest(b);
+  m.from = replica_id{from.value_or(static_cast<std::uint32_t>(signer))};
+  m.requests = std::make_shared<batch>(b);
+  sign(m, test_ctx(), *c.signers[signer]);
+  return encode(m);
+}
+
+inline bytes make_vote(cluster& c, std::size_t signer, msg_type ph, std::uint64_t v,
+                       std::uint64_t n, const digest& d) {
+  vote m;
+  m.phase = ph;
+  m.view = view_number{v};
+  m.seq = seq_number{n};
+  m.d = d;
+  m.from = replica_id{static_cast<std::uint32_t>(signer)};
+  sign(m, test_ctx(), *c.signers[signer]);
+  return encode(m);
+}
+
+inline bytes make_ckpt(cluster& c, std::size_t signer, std::uint64_t n, const digest& state) {
+  checkpoint m;
+  m.seq = seq_number{n};
+  m.state = state;
+  m.from = replica_id{static_cast<std::uint32_t>(signer)};
+  sign(m, test_ctx(), *c.signers[signer]);
+  return encode(m);
+}
+
+inline void deliver_to(cluster& c, std::size_t to, std::size_t from, const bytes& frame) {
+  c.step(to, ev::received{replica_id{static_cast<std::uint32_t>(from)}, frame});
+}
+
+/// Frames of type t that replica i has sent so far.
+inline std::vector<bytes> sent_of(cluster& c, std::size_t i, msg_type t) {
+  std::vector<bytes> out;
+  for (const auto& m : c.sent[i])
+    if (frame_type(m.frame) == t) out.push_back(m.frame);
+  return out;
+}
+
+inline bool rejected_with(cluster& c, std::size_t i, const std::string& needle) {
+  for (const auto& r : c.rejected[i])
+    if (r.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+/// Drops queued messages of type t (to simulate loss).
+inline void drop_type(cluster& c, msg_type t) {
+  std::deque<envelope_msg> keep;
+  for (auto& m : c.pool)
+    if (frame_type(m.frame) != t) keep.push_back(std::move(m));
+  c.pool = std::move(keep);
+}
+
+} // namespace bft::pbft::test
+
+namespace bft::pbft::test {
+
+/// A valid prepared certificate for (v, n, d): the pre-prepare of primary(v) and prepares of
+/// the listed backups.
+inline prepared_cert make_cert(cluster& c, std::uint64_t v, std::uint64_t n, const digest& d,
+                               const std::vector<std::size_t>& backups) {
+  prepared_cert p;
+  p.view = view_number{v};
+  p.seq = seq_number{n};
+  p.d = d;
+  auto primary = primary_of(view_number{v}, make_validators(c.size()), {});
+  new_view_entry e{seq_number{n}, d, {}};
+  sign(e, view_number{v}, primary, test_ctx(), *c.signers[primary.value()]);
+  p.pp_sig = e.pp_sig;
+  for (auto b : backups) {
+    auto f = make_vote(c, b, msg_type::prepare, v, n, d);
+    p.prepares.push_back(signed_by{replica_id{static_cast<std::uint32_t>(b)}, decode_vote(f)->sig});
+  }
+  return p;
+}
+
+inline bytes make_vc(cluster& c, std::size_t signer, std::uint64_t new_view,
+                     std::vector<prepared_cert> certs = {}, checkpoint_proof stable = {}) {
+  view_change m;
+  m.new_view = view_number{new_view};
+  m.from = replica_id{static_cast<std::uint32_t>(signer)};
+  m.stable = std::move(stable);
+  m.prepared = std::move(certs);
+  sign(m, test_ctx(), *c.signers[signer]);
+  return encode(m);
+}
+
+} // namespace bft::pbft::test
