@@ -1,0 +1,104 @@
+#pragma once
+/// The deterministic simulator: n replicas of one engine in one thread on virtual time, a
+/// seeded faulty network, crash-restart from persisted records, Byzantine replicas, and the
+/// checkers of reliability.md (K1–K4, K6–K9) after every step. See README.md.
+///
+/// `run_seed` is pure: the same options give the same result and the same trace hash.
+/// Not thread-safe; every call owns its whole simulated world.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/signer.hpp"
+#include "protocols/common/engine.hpp"
+#include "protocols/common/protocol_inspector.hpp"
+
+namespace bft::sim {
+
+/// A seeded bug of an engine, switched on through engine_config::mutants.
+struct mutant_entry {
+  std::string name;
+  std::uint64_t bits = 0;
+};
+
+/// Everything the simulator needs to know about one engine.
+struct protocol_spec {
+  using factory =
+      std::function<std::unique_ptr<engine>(const engine_config&, const crypto::signer&,
+                                            const crypto::verifier&, const persisted_state&)>;
+  std::string name;
+  factory make_engine;
+  std::shared_ptr<const protocol_inspector> inspector;
+  std::vector<mutant_entry> mutants;
+};
+
+enum class fault_mode { none, network, crash, all };
+[[nodiscard]] std::optional<fault_mode> parse_fault_mode(std::string_view s);
+[[nodiscard]] std::string_view to_string(fault_mode m);
+
+/// Number of Twins scenarios for n = 4, one twin, 2 groups, 3 rounds: 15^3.
+inline constexpr std::uint32_t twins_scenarios = 3375;
+/// Partitions of the 5 Twins instances into 2 non-empty groups.
+inline constexpr std::uint32_t twins_partitions = 15;
+
+struct options {
+  protocol_spec protocol;
+  std::size_t replicas = 4;
+  std::uint64_t seed = 0;
+  std::size_t byzantine = 0; ///< Byzantine replicas (more than f for positive controls)
+  fault_mode faults = fault_mode::all;
+  std::uint64_t ticks = 0; ///< total virtual ticks; 0 picks the default for the mode
+  std::string mutant;      ///< mutant name (for the replay command), empty = none
+  std::uint64_t mutant_bits = 0;
+  std::optional<std::uint32_t> twins_scenario; ///< run Twins scenario s (n must be 4)
+  // Engine knobs the simulator sets (small, so short runs reach checkpoints and timeouts).
+  std::uint64_t checkpoint_interval = 8;
+  std::uint64_t base_timeout_ticks = 10;
+  std::size_t batch_size = 8;
+  std::size_t clients = 3;
+};
+
+inline constexpr std::uint64_t default_campaign_ticks = 400;
+inline constexpr std::uint64_t default_twins_ticks = 300;
+
+/// What a run exercised; summed over a campaign.
+struct coverage {
+  std::uint64_t view_changes = 0;    ///< honest replicas entering view-changing / timing out
+  std::uint64_t new_views = 0;       ///< honest replicas entering a view > the first one
+  std::uint64_t checkpoints = 0;     ///< new stable checkpoints seen by honest replicas
+  std::uint64_t state_transfers = 0; ///< snapshots fetched and installed
+  std::uint64_t evidence = 0;        ///< evidence items reported by honest replicas
+  std::uint64_t crashes = 0;
+  std::uint64_t restarts = 0;
+  std::uint64_t lost_writes = 0; ///< unsynced persist records lost in crashes
+  std::uint64_t commits = 0;     ///< committed entries applied by honest replicas
+  std::uint64_t requests = 0;    ///< requests executed by honest replicas
+  std::uint64_t messages = 0;    ///< frames delivered
+  std::uint64_t byzantine_frames = 0;
+  void add(const coverage& o);
+  [[nodiscard]] std::string to_string() const;
+};
+
+struct violation {
+  std::string checker; ///< "K1", "K2", ... ; "C" for a broken engine contract
+  std::string detail;
+};
+
+struct seed_result {
+  std::vector<violation> violations;
+  coverage cov;
+  std::uint64_t trace_hash = 0;
+  [[nodiscard]] bool passed() const { return violations.empty(); }
+};
+
+/// Runs one seed (or one Twins scenario) to the end or to the first violation.
+[[nodiscard]] seed_result run_seed(const options& o);
+
+/// The `bft sim` command line that replays exactly this run.
+[[nodiscard]] std::string replay_command(const options& o);
+
+} // namespace bft::sim

@@ -1,0 +1,145 @@
+// bft sim: the deterministic simulator (protocols/sim). Campaigns over seeds, one seed's
+// replay with its trace hash, and the exhaustive Twins enumeration.
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "protocols/sim/campaign.hpp"
+#include "tools/bft/command.hpp"
+
+namespace {
+
+struct sim_args {
+  std::string protocol;
+  std::size_t replicas = 4;
+  std::uint64_t seeds = 100;
+  std::uint64_t first_seed = 1;
+  std::int64_t seed = -1;
+  std::size_t byzantine = 0;
+  std::string faults = "all";
+  std::uint64_t ticks = 0;
+  std::string mutant;
+  bool twins = false;
+  std::int64_t scenario = -1;
+};
+
+const char* checker_name(const std::string& id) {
+  if (id == "K1") return "K1 agreement";
+  if (id == "K2") return "K2 no rollback";
+  if (id == "K3") return "K3 state agreement";
+  if (id == "K4") return "K4 honest non-equivocation";
+  if (id == "K6") return "K6 validity";
+  if (id == "K7") return "K7 liveness after stabilisation";
+  if (id == "K8") return "K8 evidence";
+  return "engine contract";
+}
+
+void print_failure(const char* what, std::uint64_t which, const bft::sim::options& o,
+                   const bft::sim::seed_result& r) {
+  const auto& v = r.violations.front();
+  std::printf("FAIL %s %" PRIu64 ": %s: %s | replay: %s\n", what, which, checker_name(v.checker),
+              v.detail.c_str(), bft::sim::replay_command(o).c_str());
+  std::fflush(stdout);
+}
+
+int run(const sim_args& a) {
+  using namespace bft::sim;
+  auto proto = find_protocol(a.protocol);
+  if (!proto) {
+    std::string known;
+    for (const auto& n : protocol_names()) known += (known.empty() ? "" : ", ") + n;
+    throw bft::cli::command_error{
+        "bft sim: --protocol '" + a.protocol +
+        "' is not built into this binary (known: " + (known.empty() ? "none" : known) + ")"};
+  }
+  options o;
+  o.protocol = *proto;
+  o.replicas = a.replicas;
+  o.byzantine = a.byzantine;
+  o.ticks = a.ticks;
+  auto fm = parse_fault_mode(a.faults);
+  if (!fm)
+    throw bft::cli::command_error{"bft sim: --faults must be none, network, crash or all, not '" +
+                                  a.faults + "'"};
+  o.faults = *fm;
+  if (a.replicas < 1 || a.replicas > 64)
+    throw bft::cli::command_error{"bft sim: --replicas must be between 1 and 64"};
+  if (!a.mutant.empty()) {
+    auto bits = find_mutant(*proto, a.mutant);
+    if (!bits) {
+      std::string known;
+      for (const auto& m : proto->mutants) known += (known.empty() ? "" : ", ") + m.name;
+      throw bft::cli::command_error{"bft sim: --mutant '" + a.mutant + "' is not a mutant of " +
+                                    a.protocol + " (known: " + known + ")"};
+    }
+    o.mutant = a.mutant;
+    o.mutant_bits = *bits;
+  }
+  if (a.scenario >= 0 && !a.twins)
+    throw bft::cli::command_error{"bft sim: --scenario needs --twins"};
+  if (a.twins && a.scenario >= static_cast<std::int64_t>(twins_scenarios))
+    throw bft::cli::command_error{"bft sim: --scenario must be below 3375"};
+
+  // Replay of one seed or one Twins scenario: print its trace hash.
+  if (a.seed >= 0 || a.scenario >= 0) {
+    if (a.scenario >= 0) {
+      o.twins_scenario = static_cast<std::uint32_t>(a.scenario);
+    } else {
+      o.seed = static_cast<std::uint64_t>(a.seed);
+    }
+    auto r = run_seed(o);
+    std::printf("trace hash %016" PRIx64 "\n", r.trace_hash);
+    std::printf("coverage: %s\n", r.cov.to_string().c_str());
+    for (const auto& v : r.violations)
+      std::printf("violation: %s: %s\n", checker_name(v.checker), v.detail.c_str());
+    std::printf("%d passed, %d failed\n", r.passed() ? 1 : 0, r.passed() ? 0 : 1);
+    return r.passed() ? 0 : 1;
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  campaign_result res;
+  if (a.twins) {
+    res = run_twins(o, 0, twins_scenarios, [](const options& fo, const seed_result& r) {
+      print_failure("scenario", *fo.twins_scenario, fo, r);
+    });
+  } else {
+    res = run_campaign(o, a.first_seed, a.seeds, [](const options& fo, const seed_result& r) {
+      print_failure("seed", fo.seed, fo, r);
+    });
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto total = res.passed + res.failed;
+  std::printf("coverage: %s\n", res.cov.to_string().c_str());
+  std::printf("elapsed %.2f s, %.1f %s/s (%s, n=%zu, faults %s)\n", secs,
+              secs > 0 ? static_cast<double>(total) / secs : 0.0, a.twins ? "scenarios" : "seeds",
+              a.protocol.c_str(), a.twins ? 4 : a.replicas, a.twins ? "twins" : a.faults.c_str());
+  bool ok = res.failed == 0;
+  if (!res.saw_view_changes()) {
+    std::printf("campaign failed: no seed saw a view change\n");
+    ok = false;
+  }
+  std::printf("%" PRIu64 " passed, %" PRIu64 " failed\n", res.passed, res.failed);
+  return ok ? 0 : 1;
+}
+
+const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
+  auto args = std::make_shared<sim_args>();
+  auto* cmd = app.add_subcommand("sim", "run the deterministic simulator over many seeds");
+  cmd->add_option("--protocol", args->protocol, "pbft or hotstuff")->required();
+  cmd->add_option("--replicas", args->replicas, "replicas n (default 4)");
+  cmd->add_option("--seeds", args->seeds, "number of seeds in the campaign (default 100)");
+  cmd->add_option("--first-seed", args->first_seed, "first seed of the campaign (default 1)");
+  cmd->add_option("--seed", args->seed, "replay one seed and print its trace hash");
+  cmd->add_option("--byzantine", args->byzantine, "Byzantine replicas (default 0)");
+  cmd->add_option("--faults", args->faults, "none, network, crash or all (default all)");
+  cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 300)");
+  cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
+  cmd->add_flag("--twins", args->twins, "enumerate the 3,375 Twins scenarios (n = 4)");
+  cmd->add_option("--scenario", args->scenario, "with --twins: replay one scenario");
+  cmd->callback([args, &status] { status = run(*args); });
+});
+
+} // namespace
