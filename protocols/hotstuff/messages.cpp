@@ -48,6 +48,7 @@ bytes encode_new_view(const new_view& m, const crypto::signer& s, const sign_con
   w.id(m.view);
   w.id(m.sender);
   m.high_qc.encode(w);
+  w.blob(m.last_vote, new_view::max_vote_bytes);
   return seal(w.take(), msg_type::new_view, s, c);
 }
 
@@ -106,6 +107,7 @@ result<decoded> decode(byte_view frame) {
     m.view = r.id<view_number>();
     m.sender = r.id<replica_id>();
     m.high_qc = quorum_cert::decode(r);
+    m.last_vote = r.blob(new_view::max_vote_bytes);
     d.signer = m.sender;
     d.msg = std::move(m);
     break;

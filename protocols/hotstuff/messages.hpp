@@ -35,10 +35,17 @@ struct vote {
 
 /// A replica leaving a view (timeout, nextView) tells the others it entered `view` and what
 /// its highest QC is (H19). Signer: `sender`.
+///
+/// `last_vote` is empty or the sender's latest signed vote frame. The vote went to the next
+/// leader; if that leader is down, the QC it would have formed is lost, and with round-robin
+/// leaders one crashed replica in four would then block every three-chain of consecutive
+/// views. Carrying the vote lets the leader after it form that QC from the new-views.
 struct new_view {
   view_number view{0};
   replica_id sender{0};
   quorum_cert high_qc;
+  bytes last_vote;
+  static constexpr std::size_t max_vote_bytes = 256;
 };
 
 /// Asks for the block `hash` and up to `max_count` of its ancestors (H5). Signer: `sender`.

@@ -123,7 +123,7 @@ void replica::on_frame(const ev::received& r, ready& out) {
         if constexpr (std::is_same_v<T, proposal>)
           on_proposal(m.blk, r.frame, r.from, false, out);
         else if constexpr (std::is_same_v<T, vote>)
-          on_vote(m, r.frame, out);
+          on_vote(m, r.frame, false, out);
         else if constexpr (std::is_same_v<T, new_view>)
           on_new_view(m, out);
         else if constexpr (std::is_same_v<T, block_request>)
@@ -216,7 +216,7 @@ void replica::on_proposal(const block_ptr& b, byte_view frame, replica_id from, 
   }
 }
 
-void replica::on_vote(const vote& v, byte_view frame, ready& out) {
+void replica::on_vote(const vote& v, byte_view frame, bool any_leader, ready& out) {
   const auto& hq = safety_.record().high_qc;
   if (v.view.value() >= max_view_value || v.view == view_number{0}) {
     out.rejected.push_back({v.signer, "vote for an impossible view"});
@@ -240,7 +240,8 @@ void replica::on_vote(const vote& v, byte_view frame, ready& out) {
     }
     votes_seen_.emplace(seen_key, std::make_pair(v.block, bytes(frame.begin(), frame.end())));
   }
-  if (pacemaker_.leader(v.view.next()) != cfg_.self) return; // H9: votes go to the next leader
+  // H9: votes go to the next leader; votes carried in new-views count anywhere.
+  if (!any_leader && pacemaker_.leader(v.view.next()) != cfg_.self) return;
   auto& set = votes_[{v.view, v.block}];
   if (set.formed) return;
   if (set.sigs.empty()) set.height = v.height;
@@ -273,6 +274,18 @@ void replica::on_new_view(const new_view& m, ready& out) {
     return;
   }
   on_qc(m.high_qc, out); // H19: the receiver calls updateQCHigh
+  if (!m.last_vote.empty()) {
+    auto d = decode(m.last_vote);
+    if (!d || d->type != msg_type::vote || d->signer != m.sender) {
+      out.rejected.push_back({m.sender, "new-view carries something other than its vote"});
+      return;
+    }
+    if (auto ok = verify_signature(*d, cfg_.validators, *verifier_, sctx()); !ok) {
+      out.rejected.push_back({m.sender, "new-view vote: " + ok.error().message()});
+      return;
+    }
+    on_vote(std::get<vote>(d->msg), m.last_vote, true, out);
+  }
   pacemaker_.record_new_view(m.sender, m.view);
   // More than f weight is in a higher view: at least one honest replica timed out there.
   auto sv = pacemaker_.sync_view();
@@ -398,11 +411,12 @@ void replica::try_vote(const block_ptr& b, ready& out) {
   dirty_ = true;
   if (!mutant(bit(mutant::vote_before_persist))) persisted_vote_view_ = b->view;
   auto frame = encode_vote(b->hash, b->view, b->height, cfg_.self, *signer_, sctx());
+  last_vote_ = frame;
   auto next = pacemaker_.leader(b->view.next()); // H9: to the next view's leader
   if (next == cfg_.self) {
     vote v{b->hash, b->view, b->height, cfg_.self, {}};
     std::copy_n(frame.end() - 64, 64, v.sig.begin());
-    on_vote(v, frame, out);
+    on_vote(v, frame, false, out);
   } else {
     send(next, std::move(frame), out);
   }
@@ -428,9 +442,14 @@ void replica::enter_view(view_number v, bool progress, ready& out) {
 }
 
 void replica::send_new_view(ready& out) {
-  new_view m{pacemaker_.view(), cfg_.self, safety_.record().high_qc};
+  new_view m{pacemaker_.view(), cfg_.self, safety_.record().high_qc, last_vote_};
   pacemaker_.record_new_view(cfg_.self, m.view);
   send(std::nullopt, encode_new_view(m, *signer_, sctx()), out);
+  if (!last_vote_.empty()) {
+    // Count our own carried vote too, as every receiver of this new-view will.
+    auto d = decode(last_vote_);
+    if (d && d->type == msg_type::vote) on_vote(std::get<vote>(d->msg), last_vote_, true, out);
+  }
 }
 
 void replica::try_propose(ready& out) {

@@ -75,7 +75,7 @@ private:
 
   void on_frame(const ev::received& r, ready& out);
   void on_proposal(const block_ptr& b, byte_view frame, replica_id from, bool own, ready& out);
-  void on_vote(const vote& v, byte_view frame, ready& out);
+  void on_vote(const vote& v, byte_view frame, bool any_leader, ready& out);
   void on_new_view(const new_view& m, ready& out);
   void on_block_request(const block_request& m, ready& out);
   void on_block_response(const block_response& m, replica_id from, ready& out);
@@ -134,6 +134,7 @@ private:
 
   std::map<std::uint64_t, digest> roots_; ///< executed index -> state root (ev::executed)
   std::optional<transfer_target> transfer_;
+  bytes last_vote_; ///< our latest vote frame, carried in new-views
 };
 
 } // namespace bft::hotstuff

@@ -80,7 +80,7 @@ safety::update_result safety::update(const block& bstar, const block_tree& t) {
   }
   block_ptr target;
   if (has(mutants_, mutant::commit_on_two_chain)) {
-    if (b2->view == b1->view.next()) target = b1;
+    target = b1; // b' <- b'' and a QC on b'': one link short, and no view check
   } else {
     auto b0 = t.find(b1->justify.block);
     // H14 three-chain of direct parents; without dummy blocks (H6) direct means consecutive

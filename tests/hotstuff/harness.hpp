@@ -77,6 +77,8 @@ public:
   void set_down(std::size_t i, bool d) { down_[i] = d; }
   /// Return true to drop a message.
   std::function<bool(const net_msg&)> drop;
+  /// Return true to deliver a message twice.
+  std::function<bool(const net_msg&)> duplicate;
   bool record_logs = false;
 
   void step(std::size_t i, const event& e) {
@@ -105,12 +107,28 @@ public:
     for (auto& c : r.committed) {
       auto prev = roots_[i];
       roots_[i] = crypto::sha3_256({byte_view(prev), byte_view(c.id)});
+      history_[i][c.index] = roots_[i];
       exec.push_back({c.index, roots_[i]});
       committed_[i].push_back(std::move(c));
     }
+    std::optional<state_transfer_request> st = r.state_transfer;
     if (record_logs) logs_[i].push_back(std::move(r));
     for (const auto& e : exec) step(i, e);
+    if (st) {
+      // Install the snapshot of the first source that holds it with the certified root.
+      for (auto src : st->sources) {
+        auto h = history_[src.value()].find(st->index);
+        if (h == history_[src.value()].end() || h->second != st->state_root) continue;
+        roots_[i] = h->second;
+        history_[i][st->index] = h->second;
+        transfers_.push_back({i, st->index});
+        step(i, ev::state_installed{st->index, st->state_root});
+        break;
+      }
+    }
   }
+  /// (replica, index) of every state transfer installed.
+  std::vector<std::pair<std::size_t, std::uint64_t>>& transfers() { return transfers_; }
 
   /// Delivers queued messages (FIFO) until the queue is empty or `max` were delivered.
   void deliver_all(std::size_t max = 100000) {
@@ -118,6 +136,7 @@ public:
       auto m = std::move(queue_.front());
       queue_.pop_front();
       if (drop && drop(m)) continue;
+      if (duplicate && duplicate(m)) step(m.to.value(), ev::received{m.from, m.frame});
       step(m.to.value(), ev::received{m.from, std::move(m.frame)});
     }
   }
@@ -133,15 +152,24 @@ public:
   void submit_all(const std::vector<client_request>& qs) {
     for (std::size_t i = 0; i < n_; ++i) step(i, ev::client_requests{qs});
   }
-  /// All replicas' committed logs agree on every index they share.
+  bool transferred(std::size_t i) const {
+    for (const auto& t : transfers_)
+      if (t.first == i) return true;
+    return false;
+  }
+  /// All replicas' committed logs agree on every index they share (a replica that installed
+  /// a snapshot has a gap below it), and each log's indexes strictly increase.
   bool logs_agree() const {
-    for (std::size_t a = 0; a < n_; ++a)
-      for (std::size_t b = 0; b < n_; ++b) {
-        const auto& x = committed_[a];
-        const auto& y = committed_[b];
-        for (std::size_t k = 0; k < std::min(x.size(), y.size()); ++k)
-          if (x[k].index != y[k].index || x[k].id != y[k].id) return false;
+    std::map<std::uint64_t, digest> first;
+    for (std::size_t a = 0; a < n_; ++a) {
+      std::uint64_t last = 0;
+      for (const auto& e : committed_[a]) {
+        if (e.index <= last) return false;
+        last = e.index;
+        auto [it, fresh] = first.emplace(e.index, e.id);
+        if (!fresh && it->second != e.id) return false;
       }
+    }
     return true;
   }
 
@@ -154,6 +182,8 @@ private:
   std::vector<persisted_state> stores_;
   std::vector<std::vector<committed_entry>> committed_;
   std::vector<digest> roots_;
+  std::map<std::size_t, std::map<std::uint64_t, digest>> history_;
+  std::vector<std::pair<std::size_t, std::uint64_t>> transfers_;
   std::vector<bool> down_;
   std::deque<net_msg> queue_;
   std::vector<bft::evidence> evidence_;

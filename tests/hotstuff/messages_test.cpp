@@ -70,7 +70,9 @@ TEST_CASE("a vote round-trips and every truncation fails") {
 
 TEST_CASE("a new-view round-trips and every truncation fails") {
   fixture f;
-  new_view m{view_number{9}, replica_id{1}, f.b2->justify};
+  new_view m{
+      view_number{9}, replica_id{1}, f.b2->justify,
+      encode_vote(f.b2->hash, f.b2->view, f.b2->height, replica_id{1}, f.c.signer(1), f.ctx)};
   auto frame = encode_new_view(m, f.c.signer(1), f.ctx);
   auto d = decode(frame);
   REQUIRE(d.has_value());
@@ -78,7 +80,10 @@ TEST_CASE("a new-view round-trips and every truncation fails") {
   CHECK(got.view == m.view);
   CHECK(got.sender == m.sender);
   CHECK(got.high_qc == m.high_qc);
+  CHECK(got.last_vote == m.last_vote);
   check_truncations(frame);
+  new_view empty{view_number{9}, replica_id{1}, f.b2->justify, {}};
+  check_truncations(encode_new_view(empty, f.c.signer(1), f.ctx));
 }
 
 TEST_CASE("block requests and responses round-trip and every truncation fails") {

@@ -263,11 +263,11 @@ TEST_CASE("H12: updateQCHigh replaces qc_high only with a newer QC") {
   REQUIRE(ch.c.at(3).safety_state().high_qc.block == ch.b[2]->hash);
   sign_context sc{ch.c.config().chain_id, ch.c.config().epoch};
   // An older QC in a new-view leaves qc_high alone.
-  new_view old{view_number{5}, replica_id{0}, make_qc(ch.c, *ch.b[1], {0, 1, 2})};
+  new_view old{view_number{5}, replica_id{0}, make_qc(ch.c, *ch.b[1], {0, 1, 2}), {}};
   feed(ch.c, 3, ev::received{replica_id{0}, encode_new_view(old, ch.c.signer(0), sc)});
   CHECK(ch.c.at(3).safety_state().high_qc.block == ch.b[2]->hash);
   // A newer one replaces it.
-  new_view fresh{view_number{5}, replica_id{2}, make_qc(ch.c, *ch.b[3], {0, 1, 2})};
+  new_view fresh{view_number{5}, replica_id{2}, make_qc(ch.c, *ch.b[3], {0, 1, 2}), {}};
   feed(ch.c, 3, ev::received{replica_id{2}, encode_new_view(fresh, ch.c.signer(2), sc)});
   CHECK(ch.c.at(3).safety_state().high_qc.block == ch.b[3]->hash);
 }
@@ -362,10 +362,10 @@ TEST_CASE("H17: after a timeout the leader proposes on the highest QC it collect
   auto qc3 = make_qc(c, *b3, {0, 2, 3});
   feed(c, 1,
        ev::received{replica_id{0},
-                    encode_new_view({view_number{5}, replica_id{0}, qc3}, c.signer(0), sc)});
+                    encode_new_view({view_number{5}, replica_id{0}, qc3, {}}, c.signer(0), sc)});
   feed(c, 1,
        ev::received{replica_id{2},
-                    encode_new_view({view_number{5}, replica_id{2}, make_qc(c, *b1, {0, 2, 3})},
+                    encode_new_view({view_number{5}, replica_id{2}, make_qc(c, *b1, {0, 2, 3}), {}},
                                     c.signer(2), sc)});
   c.step(1, ev::tick{}); // batch delay
   block_ptr proposed;
