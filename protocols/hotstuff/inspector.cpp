@@ -1,0 +1,129 @@
+#include "protocols/hotstuff/inspector.hpp"
+
+#include "crypto/sha3.hpp"
+#include "crypto/signer.hpp"
+#include "protocols/hotstuff/messages.hpp"
+
+namespace bft::hotstuff {
+namespace {
+
+sign_context ctx_of(const engine_config& cfg) { return {cfg.chain_id, cfg.epoch}; }
+
+digest salted(const digest& d, std::uint64_t salt) {
+  codec::writer w;
+  w.raw(d);
+  w.u64(salt);
+  return crypto::sha3_256(w.data());
+}
+
+/// A QC that only the certificate check can refuse: one signer counted twice (even salt) or
+/// one signature flipped (odd salt). The genesis QC gains a forged signature.
+quorum_cert forge(quorum_cert qc, std::uint64_t salt) {
+  if (qc.sigs.empty()) {
+    qc.view = qc.view.next();
+    qc.sigs.push_back({replica_id{0}, signature{}});
+  } else if (salt % 2 == 0 && qc.sigs.size() >= 2) {
+    qc.sigs.back() = qc.sigs.front();
+  } else {
+    qc.sigs[salt % qc.sigs.size()].sig[salt % 64] ^= 0x5a;
+  }
+  return qc;
+}
+
+bytes resign_block(block b, const crypto::signer& s, const engine_config& cfg) {
+  b.finalize();
+  return encode_proposal(b, s, ctx_of(cfg));
+}
+
+class inspector final : public bft::protocol_inspector {
+public:
+  std::optional<statement> statement_of(byte_view frame, const validator_set& vs,
+                                        const crypto::verifier& v,
+                                        const engine_config& cfg) const override {
+    auto d = decode(frame);
+    if (!d || !verify_signature(*d, vs, v, ctx_of(cfg))) return std::nullopt;
+    if (d->type == msg_type::proposal) {
+      const auto& b = *std::get<proposal>(d->msg).blk;
+      return statement{d->signer, static_cast<std::uint8_t>(phase::proposal), b.view.value(), 0,
+                       b.hash};
+    }
+    if (d->type == msg_type::vote) {
+      const auto& x = std::get<vote>(d->msg);
+      return statement{d->signer, static_cast<std::uint8_t>(phase::vote), x.view.value(), 0,
+                       x.block};
+    }
+    return std::nullopt;
+  }
+
+  std::optional<bytes> conflicting_variant(byte_view frame, const crypto::signer& s,
+                                           const engine_config& cfg,
+                                           std::uint64_t salt) const override {
+    auto d = decode(frame);
+    if (!d) return std::nullopt;
+    if (d->type == msg_type::proposal) {
+      // Another block for the same view that honest replicas would still accept: fewer
+      // requests, and a state root for index 0 (which no replica can contradict).
+      block b = *std::get<proposal>(d->msg).blk;
+      if (!b.requests.empty() && salt % 2 == 1)
+        b.requests.resize(static_cast<std::size_t>(salt / 2 % b.requests.size()));
+      b.exec_index = 0;
+      b.state_root = salted(b.hash, salt);
+      return resign_block(std::move(b), s, cfg);
+    }
+    if (d->type == msg_type::vote) {
+      const auto& x = std::get<vote>(d->msg);
+      return encode_vote(salted(x.block, salt), x.view, x.height, x.signer, s, ctx_of(cfg));
+    }
+    return std::nullopt;
+  }
+
+  std::optional<bytes> future_view_variant(byte_view frame, const crypto::signer& s,
+                                           const engine_config& cfg,
+                                           std::uint64_t ahead) const override {
+    auto d = decode(frame);
+    if (!d) return std::nullopt;
+    view_number shift{ahead};
+    switch (d->type) {
+    case msg_type::proposal: {
+      block b = *std::get<proposal>(d->msg).blk;
+      b.view = view_number{b.view.value() + shift.value()};
+      return resign_block(std::move(b), s, cfg);
+    }
+    case msg_type::vote: {
+      const auto& x = std::get<vote>(d->msg);
+      return encode_vote(x.block, view_number{x.view.value() + ahead}, x.height, x.signer, s,
+                         ctx_of(cfg));
+    }
+    case msg_type::new_view: {
+      auto m = std::get<new_view>(d->msg);
+      m.view = view_number{m.view.value() + ahead};
+      return encode_new_view(m, s, ctx_of(cfg));
+    }
+    default: return std::nullopt;
+    }
+  }
+
+  std::optional<bytes> forged_certificate_variant(byte_view frame, const crypto::signer& s,
+                                                  const engine_config& cfg,
+                                                  std::uint64_t salt) const override {
+    auto d = decode(frame);
+    if (!d) return std::nullopt;
+    if (d->type == msg_type::proposal) {
+      block b = *std::get<proposal>(d->msg).blk;
+      b.justify = forge(b.justify, salt);
+      return resign_block(std::move(b), s, cfg);
+    }
+    if (d->type == msg_type::new_view) {
+      auto m = std::get<new_view>(d->msg);
+      m.high_qc = forge(m.high_qc, salt);
+      return encode_new_view(m, s, ctx_of(cfg));
+    }
+    return std::nullopt;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<bft::protocol_inspector> make_inspector() { return std::make_unique<inspector>(); }
+
+} // namespace bft::hotstuff
