@@ -191,7 +191,6 @@ struct instance {
   std::uint64_t transfer_gen = 0;
   std::vector<std::shared_ptr<const wire>> history; ///< sent frames, for replay
   std::map<stmt_key, digest> received;              ///< K8: statements seen
-  bool fresh_commit = false;                        ///< K7
   explicit instance(std::uint64_t interval) : app(interval) {}
 };
 
@@ -401,6 +400,15 @@ private:
     trace_ = mix64(trace_ ^ mix64(a ^ mix64(b ^ mix64(c ^ mix64(d)))));
   }
 
+  template <class... A>
+  void note(const A&... parts) {
+    if (!o_.log) return;
+    std::ostringstream os;
+    os << "t=" << now_ / units_per_tick << "." << now_ % units_per_tick << " ";
+    (os << ... << parts);
+    o_.log(os.str());
+  }
+
   [[nodiscard]] bool stopped() const { return !result_.violations.empty(); }
 
   void fail(std::string checker, std::string detail) {
@@ -462,6 +470,7 @@ private:
       ++in.transfer_gen;
       ++result_.cov.state_transfers;
       trace(0x57a7e, in.idx, s.index);
+      note("state installed at ", in.idx, " index ", s.index);
       feed(in, ev::state_installed{s.index, s.root()});
       return;
     }
@@ -477,6 +486,8 @@ private:
   void crash(instance& in, std::uint64_t flags) {
     if (!in.up) return;
     trace(0xc4a5, in.idx, flags);
+    note("crash ", in.idx, (flags & 2) ? " losing unsynced writes" : "",
+         " pending=", in.pending.size());
     in.up = false;
     ++in.generation;
     ++result_.cov.crashes;
@@ -498,10 +509,13 @@ private:
   void restart(instance& in, bool amnesia) {
     if (in.up) return;
     trace(0x4e57, in.idx, amnesia ? 1 : 0);
+    note("restart ", in.idx, amnesia ? " with amnesia" : "", " app at ", in.app.applied());
     if (amnesia) in.durable.clear();
     if (!build_engine(in)) return;
     in.up = true;
     ++result_.cov.restarts;
+    note("restarted ", in.idx, " view=", in.last.view.value(),
+         " committed=", in.last.committed_index, " stable=", in.last.stable_index);
   }
 
   bool build_engine(instance& in) {
@@ -605,7 +619,7 @@ private:
       auto rcpt = recipients(in, m.to);
       auto w = make_wire(in, std::move(m.frame));
       trace(0x5e0d, in.idx, w->hash, m.to ? m.to->value() + 1 : 0);
-      if (in.honest) check_honest_statement(in, *w);
+      check_honest_statement(*w);
       if (in.byz != 0) {
         byzantine_send(in, w, rcpt);
       } else {
@@ -620,7 +634,9 @@ private:
     auto variant = [&](std::optional<bytes> b) -> std::shared_ptr<const wire> {
       if (!b) return nullptr;
       ++result_.cov.byzantine_frames;
-      return make_wire(in, std::move(*b));
+      auto v = make_wire(in, std::move(*b));
+      check_honest_statement(*v);
+      return v;
     };
     if (in.history.size() < 64) {
       in.history.push_back(w);
@@ -662,6 +678,12 @@ private:
       auto all = recipients(in, std::nullopt);
       if (!all.empty()) route(in.idx, all[rng_.below(all.size())], old);
     }
+  }
+
+  [[nodiscard]] bool honest_key(replica_id id) const {
+    for (const auto& x : inst_)
+      if (x->id == id && !x->honest) return false;
+    return id.value() < n_;
   }
 
   [[nodiscard]] bool link_open(std::size_t from, std::size_t to) const {
@@ -734,6 +756,7 @@ private:
         cs.submitted_at = now_;
         cs.executed_by.clear();
         submitted_[{cs.outstanding->client, cs.outstanding->client_seq}] = {cs.outstanding, now_};
+        note("client ", c, " submits seq ", cs.outstanding->client_seq);
         send_request(cs);
       } else if (cs.outstanding && now_ - cs.last_sent >= client_retransmit_units) {
         send_request(cs);
@@ -766,6 +789,8 @@ private:
   void apply_committed(instance& in, const committed_entry& e, std::deque<event>& q) {
     const auto rid = std::to_string(in.id.value());
     trace(0xc0, in.idx, e.index, hash_bytes(e.id));
+    note("commit ", in.idx, " index ", e.index, " ", hex_short(e.id), " requests ",
+         e.requests.size(), " app at ", in.app.applied());
     if (in.honest) {
       // K2: the committed prefix only grows; an index once committed never changes.
       auto [it, fresh] = in.committed_ids.emplace(e.index, e.id);
@@ -816,7 +841,8 @@ private:
                          " twice");
           return;
         }
-        if (submitted_[{r->client, r->client_seq}].second >= stab_) in.fresh_commit = true;
+        if (submitted_[{r->client, r->client_seq}].second >= stab_)
+          fresh_index_ = std::min(fresh_index_, e.index);
       }
       // K3: equal state roots at every committed index.
       auto [g, gfresh] = roots_.emplace(e.index, std::make_pair(in.app.root(), in.id.value()));
@@ -830,17 +856,15 @@ private:
     q.push_back(ev::executed{e.index, in.app.root()});
   }
 
-  void check_honest_statement(const instance& in, const wire& w) {
+  /// K4 on every frame that leaves any replica: a statement signed by an honest key (sent by
+  /// its owner or relayed by another replica) must not conflict with an earlier one.
+  void check_honest_statement(const wire& w) {
     if (!w.stmt) return;
     const auto& s = *w.stmt;
-    if (s.signer != in.id) {
-      fail("K4", "replica " + std::to_string(in.id.value()) + " sent a frame signed as " +
-                     std::to_string(s.signer.value()));
-      return;
-    }
+    if (!honest_key(s.signer)) return;
     auto [it, fresh] = honest_said_.emplace(key_of(s), s.content);
     if (!fresh && it->second != s.content) {
-      fail("K4", "honest replica " + std::to_string(in.id.value()) +
+      fail("K4", "honest replica " + std::to_string(s.signer.value()) +
                      " signed two conflicting statements for phase " + std::to_string(s.phase) +
                      " view " + std::to_string(s.view) + " seq " + std::to_string(s.seq) + ": " +
                      hex_short(it->second) + " vs " + hex_short(s.content));
@@ -886,6 +910,7 @@ private:
   // ------------------------------------------------------------------ state transfer
   void start_transfer(instance& in, const state_transfer_request& req, std::deque<event>& q) {
     trace(0x57a, in.idx, req.index, hash_bytes(req.state_root));
+    note("state transfer asked by ", in.idx, " index ", req.index, " app at ", in.app.applied());
     if (in.app.applied() >= req.index) {
       auto r = in.app.root_at(req.index);
       if (r && *r == req.state_root) {
@@ -927,6 +952,10 @@ private:
   void observe(instance& in) {
     if (!in.up) return;
     const auto s = in.eng->status();
+    if (in.have_last && (s.view != in.last.view || s.view_changing != in.last.view_changing ||
+                         s.stable_index != in.last.stable_index))
+      note("status ", in.idx, " view=", s.view.value(), s.view_changing ? " changing" : "",
+           " committed=", s.committed_index, " stable=", s.stable_index);
     if (in.honest && in.have_last) {
       if (s.view_changing && !in.last.view_changing) ++result_.cov.view_changes;
       if (s.view > in.last.view && s.view.value() > first_view_ &&
@@ -946,6 +975,7 @@ private:
   // --------------------------------------------------------------- stabilisation, end
   void stabilise() {
     trace(0x57ab, now_, 0);
+    note("stabilisation: faults stop");
     for (auto& in : inst_) {
       if (!in->up && !(o_.twins_scenario && in->idx == 4)) restart(*in, false);
     }
@@ -956,15 +986,21 @@ private:
         inst_.begin(), inst_.end(), [](const auto& in) { return !in->honest && !in->twin; });
     const bool live_expected = o_.twins_scenario || faulty <= f_;
     if (live_expected) {
+      // Every honest replica's committed state must cover an entry holding a request that
+      // was submitted after stabilisation, executed itself or installed from a certified
+      // snapshot (a replica may catch up through state transfer).
       for (const auto& in : inst_) {
         if (!in->honest) continue;
-        if (!in->fresh_commit) {
+        if (in->app.applied() < fresh_index_) {
           std::ostringstream os;
           os << "replica " << in->id.value()
-             << " committed no request submitted after stabilisation at t="
+             << " committed no entry holding a request submitted after stabilisation at t="
              << stab_ / units_per_tick << " within the bound of " << (end_ - stab_) / units_per_tick
-             << " ticks (application at index " << in->app.applied() << ", view "
-             << in->last.view.value() << (in->last.view_changing ? ", view-changing" : "") << ")";
+             << " ticks (first such entry: "
+             << (fresh_index_ == ~std::uint64_t{0} ? std::string("none")
+                                                   : std::to_string(fresh_index_))
+             << "; application at index " << in->app.applied() << ", view " << in->last.view.value()
+             << (in->last.view_changing ? ", view-changing" : "") << ")";
           fail("K7", os.str());
           return;
         }
@@ -1007,6 +1043,7 @@ private:
   std::set<std::uint32_t> equivocation_reached_;
   std::set<std::uint32_t> accused_;
   std::uint64_t max_view_seen_ = 0, max_stable_ = 0;
+  std::uint64_t fresh_index_ = ~std::uint64_t{0}; ///< K7: first entry with a fresh request
   std::uint64_t trace_ = 0x243f6a8885a308d3ULL;
   seed_result result_;
 };

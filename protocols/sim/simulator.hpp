@@ -60,6 +60,8 @@ struct options {
   std::uint64_t base_timeout_ticks = 10;
   std::size_t batch_size = 8;
   std::size_t clients = 3;
+  /// If set, receives a human-readable line per notable event (replays with --verbose).
+  std::function<void(const std::string&)> log;
 };
 
 inline constexpr std::uint64_t default_campaign_ticks = 400;

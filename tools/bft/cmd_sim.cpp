@@ -23,6 +23,7 @@ struct sim_args {
   std::string mutant;
   bool twins = false;
   std::int64_t scenario = -1;
+  bool verbose = false;
 };
 
 const char* checker_name(const std::string& id) {
@@ -89,6 +90,7 @@ int run(const sim_args& a) {
     } else {
       o.seed = static_cast<std::uint64_t>(a.seed);
     }
+    if (a.verbose) o.log = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
     auto r = run_seed(o);
     std::printf("trace hash %016" PRIx64 "\n", r.trace_hash);
     std::printf("coverage: %s\n", r.cov.to_string().c_str());
@@ -139,6 +141,7 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
   cmd->add_flag("--twins", args->twins, "enumerate the 3,375 Twins scenarios (n = 4)");
   cmd->add_option("--scenario", args->scenario, "with --twins: replay one scenario");
+  cmd->add_flag("--verbose", args->verbose, "with --seed or --scenario: log every notable event");
   cmd->callback([args, &status] { status = run(*args); });
 });
 
