@@ -1,0 +1,290 @@
+#include "actors/rocksdb_storage.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <system_error>
+
+namespace bft::actors {
+
+namespace {
+
+constexpr const char* committed_key = "committed";
+
+rocksdb::Slice slice(const std::string& s) { return {s.data(), s.size()}; }
+rocksdb::Slice slice(const bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+bytes to_bytes(const rocksdb::Slice& s) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  return bytes(p, p + s.size());
+}
+
+/// Big-endian height, so that the byte order of keys is the numeric order.
+std::string height_key(std::uint64_t h) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    k[static_cast<std::size_t>(i)] = static_cast<char>(h & 0xff);
+    h >>= 8;
+  }
+  return k;
+}
+
+std::uint64_t height_of(const rocksdb::Slice& s) {
+  std::uint64_t h = 0;
+  for (std::size_t i = 0; i < 8 && i < s.size(); ++i)
+    h = (h << 8) | static_cast<std::uint8_t>(s[i]);
+  return h;
+}
+
+std::string encode_point(const committed_point& p) {
+  std::string v = height_key(p.height);
+  v.append(reinterpret_cast<const char*>(p.state_root.data()), p.state_root.size());
+  return v;
+}
+
+/// One clear line: what failed, where, and RocksDB's status (disk full called out).
+bft::error status_error(const std::string& what, const std::filesystem::path& dir,
+                        const rocksdb::Status& s) {
+  std::string msg = what + " in " + dir.string() + ": ";
+  if (s.IsNoSpace()) msg += "disk full: ";
+  msg += s.ToString();
+  return bft::error{errc::io_error, msg};
+}
+
+} // namespace
+
+result<std::unique_ptr<rocksdb_storage>> rocksdb_storage::open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return bft::error{errc::io_error,
+                      "cannot create data directory " + dir.string() + ": " + ec.message()};
+  if (!std::filesystem::is_directory(dir, ec))
+    return bft::error{errc::io_error, "data directory " + dir.string() + " is not a directory"};
+
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  opts.paranoid_checks = true;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  opts.keep_log_file_num = 2;
+  opts.max_manifest_file_size = 4 << 20;
+  opts.max_total_wal_size = 64 << 20; // bounded WAL: flush column families that hold it back
+
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.write_buffer_size = 8 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, cf_opts},
+                                                   {safety_cf, cf_opts},
+                                                   {blocks_cf, cf_opts},
+                                                   {state_cf, cf_opts},
+                                                   {meta_cf, cf_opts}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(opts, dir.string(), cfs, &handles, &raw);
+  if (!s.ok()) return status_error("cannot open RocksDB store", dir, s);
+
+  std::unique_ptr<rocksdb_storage> st(new rocksdb_storage());
+  st->dir_ = dir;
+  st->db_.reset(raw);
+  st->default_ = handles[0];
+  st->safety_ = handles[1];
+  st->blocks_ = handles[2];
+  st->state_ = handles[3];
+  st->meta_ = handles[4];
+
+  // Read the safety records once: after a successful open, load() cannot fail.
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(st->db_->NewIterator(ro, st->safety_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    st->records_[it->key().ToString()] = to_bytes(it->value());
+  if (!it->status().ok()) return status_error("cannot read safety records", dir, it->status());
+  it.reset();
+
+  auto point = st->committed();
+  if (!point) return point.error();
+  st->height_ = point->height;
+  return st;
+}
+
+rocksdb_storage::~rocksdb_storage() {
+  if (!db_) return;
+  for (auto* h : {safety_, blocks_, state_, meta_, default_})
+    if (h) (void)db_->DestroyColumnFamilyHandle(h);
+  (void)db_->Close();
+}
+
+persisted_state rocksdb_storage::load() {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return records_;
+}
+
+result<void> rocksdb_storage::check_writable() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  if (!failure_.empty())
+    return bft::error{errc::io_error, "store in " + dir_.string() +
+                                          " refuses writes after a failed write: " + failure_};
+  return {};
+}
+
+void rocksdb_storage::mark_failed(const std::string& why) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  if (failure_.empty()) failure_ = why;
+}
+
+bool rocksdb_storage::failed() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return !failure_.empty();
+}
+
+std::string rocksdb_storage::failure() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return failure_;
+}
+
+result<void> rocksdb_storage::write(const std::vector<persist_op>& ops) {
+  if (auto ok = check_writable(); !ok) return ok;
+  rocksdb::WriteBatch batch;
+  for (const auto& op : ops) {
+    auto s = op.erase ? batch.Delete(safety_, slice(op.key))
+                      : batch.Put(safety_, slice(op.key), slice(op.value));
+    if (!s.ok()) return status_error("cannot build safety batch", dir_, s);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    auto e = status_error("synced write of safety records failed", dir_, s);
+    mark_failed(e.message());
+    return e;
+  }
+  std::lock_guard<std::mutex> guard(mtx_);
+  for (const auto& op : ops) {
+    if (op.erase)
+      records_.erase(op.key);
+    else
+      records_[op.key] = op.value;
+  }
+  return {};
+}
+
+result<void> rocksdb_storage::commit(const commit_record& c) {
+  if (auto ok = check_writable(); !ok) return ok;
+  if (c.height <= height_)
+    return bft::error{errc::malformed, "commit at height " + std::to_string(c.height) +
+                                           " is not above the committed height " +
+                                           std::to_string(height_) + " in " + dir_.string()};
+  rocksdb::WriteBatch batch;
+  auto s = batch.Put(blocks_, slice(height_key(c.height)), slice(c.entry));
+  for (const auto& op : c.state_ops) {
+    if (!s.ok()) break;
+    s = op.erase ? batch.Delete(state_, slice(op.key))
+                 : batch.Put(state_, slice(op.key), slice(op.value));
+  }
+  if (s.ok()) s = batch.Put(meta_, committed_key, slice(encode_point({c.height, c.state_root})));
+  if (!s.ok()) return status_error("cannot build commit batch", dir_, s);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    auto e =
+        status_error("synced commit at height " + std::to_string(c.height) + " failed", dir_, s);
+    mark_failed(e.message());
+    return e;
+  }
+  height_ = c.height;
+  return {};
+}
+
+result<void> rocksdb_storage::install(const committed_point& point,
+                                      const std::map<std::string, bytes>& state) {
+  if (auto ok = check_writable(); !ok) return ok;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  // Delete every existing state key (enumerated: the batch stays atomic and exact).
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions{}, state_));
+    for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next()) {
+      if (state.find(it->key().ToString()) == state.end()) s = batch.Delete(state_, it->key());
+    }
+    if (s.ok() && !it->status().ok()) s = it->status();
+  }
+  for (auto i = state.begin(); i != state.end() && s.ok(); ++i)
+    s = batch.Put(state_, slice(i->first), slice(i->second));
+  if (s.ok()) s = batch.Put(meta_, committed_key, slice(encode_point(point)));
+  if (!s.ok()) return status_error("cannot build snapshot install batch", dir_, s);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    auto e = status_error(
+        "synced snapshot install at height " + std::to_string(point.height) + " failed", dir_, s);
+    mark_failed(e.message());
+    return e;
+  }
+  height_ = point.height;
+  return {};
+}
+
+result<std::size_t> rocksdb_storage::prune_below(std::uint64_t height) {
+  if (auto ok = check_writable(); !ok) return ok.error();
+  rocksdb::WriteBatch batch;
+  std::size_t count = 0;
+  const std::string end = height_key(height);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions{}, blocks_));
+  rocksdb::Status s;
+  for (it->SeekToFirst(); it->Valid() && it->key().compare(end) < 0 && s.ok(); it->Next()) {
+    s = batch.Delete(blocks_, it->key());
+    ++count;
+  }
+  if (s.ok() && !it->status().ok()) s = it->status();
+  it.reset();
+  if (!s.ok()) return status_error("cannot enumerate entries to prune", dir_, s);
+  if (count == 0) return count;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    auto e = status_error("pruning entries below " + std::to_string(height) + " failed", dir_, s);
+    mark_failed(e.message());
+    return e;
+  }
+  return count;
+}
+
+result<committed_point> rocksdb_storage::committed() const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions{}, meta_, committed_key, &v);
+  if (s.IsNotFound()) return committed_point{};
+  if (!s.ok()) return status_error("cannot read the committed point", dir_, s);
+  committed_point p;
+  if (v.size() != 8 + p.state_root.size())
+    return bft::error{errc::malformed, "committed point in " + dir_.string() + " has " +
+                                           std::to_string(v.size()) + " bytes, expected 40"};
+  p.height = height_of(rocksdb::Slice(v.data(), 8));
+  std::copy(v.begin() + 8, v.end(), reinterpret_cast<char*>(p.state_root.data()));
+  return p;
+}
+
+result<std::optional<bytes>> rocksdb_storage::entry(std::uint64_t height) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions{}, blocks_, height_key(height), &v);
+  if (s.IsNotFound()) return std::optional<bytes>{};
+  if (!s.ok())
+    return status_error("cannot read entry at height " + std::to_string(height), dir_, s);
+  return std::optional<bytes>{to_bytes(v)};
+}
+
+result<std::map<std::string, bytes>> rocksdb_storage::state() const {
+  std::map<std::string, bytes> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions{}, state_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out[it->key().ToString()] = to_bytes(it->value());
+  if (!it->status().ok())
+    return status_error("cannot read the application state", dir_, it->status());
+  return out;
+}
+
+} // namespace bft::actors
