@@ -1,0 +1,82 @@
+// `bft node`: one replica per process, peers through the middleman (BASP).
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/log.hpp"
+#include "actors/spawn.hpp"
+
+namespace bft::actors {
+
+int run_node(const node_options& o, const std::atomic<bool>& stop) {
+  auto log = component_logger("node");
+  metrics m; // outlives the actor system: actors hold pointers to it
+  if (!o.metrics_address.empty()) {
+    try {
+      m.serve(o.metrics_address);
+    } catch (const std::exception& e) {
+      log->error("node cannot serve metrics address={} error=\"{}\"", o.metrics_address, e.what());
+      return 1;
+    }
+  }
+  caf::actor_system_config cfg;
+  configure(cfg);
+  caf::actor_system sys{cfg};
+  identity id;
+  id.self = o.engine.self;
+  id.chain_id = o.engine.chain_id;
+  id.epoch = o.engine.epoch;
+  id.validators = o.engine.validators;
+  id.signer = o.signer;
+  id.verifier = o.verifier;
+  id.probes = &m;
+  auto peers = o.peers;
+  auto h = assemble_replica(
+      sys, id, o.engine, o.make_engine, std::make_shared<memory_storage>(),
+      [&peers](replica_id peer) {
+        auto it = peers.find(peer);
+        auto a = it == peers.end() ? peer_address{"127.0.0.1", 0} : it->second;
+        return make_basp_transport(a.host, a.port);
+      },
+      o.tick);
+  auto bound = sys.middleman().publish(h.acceptor, o.listen.port, o.listen.host.c_str(), true);
+  if (!bound) {
+    log->error("node cannot listen address={}:{} error=\"{}\"", o.listen.host, o.listen.port,
+               sys.render(bound.error()));
+    stop_replica(h);
+    shutdown_deadline(1);
+    return 1;
+  }
+  log->info("node listens node={} address={}:{} peers={} metrics={} chain={}", id.self.value(),
+            o.listen.host, *bound, o.peers.size(),
+            o.metrics_address.empty() ? "off" : o.metrics_address, id.chain_id);
+  log->warn("node keeps its safety records in memory: a restarted replica starts empty "
+            "(durable storage is a later step)");
+
+  caf::scoped_actor self{sys};
+  auto next = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() < next) continue;
+    next += std::chrono::seconds(10);
+    self->request(h.replica, std::chrono::seconds(2), status_atom::value)
+        .receive(
+            [&](replica_status& rs) {
+              log->info("node status node={} view={} height={} committed_txs={}", id.self.value(),
+                        rs.engine.view.value(), rs.engine.committed_index, rs.committed_txs);
+            },
+            [&](caf::error& e) {
+              log->warn("node status unavailable node={} error={}", id.self.value(), sys.render(e));
+            });
+  }
+  log->info("node stops node={}", id.self.value());
+  stop_replica(h);
+  shutdown_deadline(0);
+  return 0;
+}
+
+} // namespace bft::actors

@@ -1,0 +1,80 @@
+#pragma once
+/// Entry points of the `bft cluster`, `bft node` and `bft client` commands. No CAF in this
+/// header: the commands stay quick to compile; everything CAF lives in actors/*.cpp.
+///
+/// `bft cluster` and `bft node` assemble each replica with the same function
+/// (`assemble_replica`, actors/spawn.hpp); only the link transport differs (local handle or
+/// BASP), so an in-process cluster runs exactly the code of a multi-process one.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/signer.hpp"
+#include "protocols/common/engine.hpp"
+
+namespace bft::actors {
+
+/// Builds an engine: the signature of `pbft::make_engine` and `hotstuff::make_engine`.
+using engine_factory = std::function<std::unique_ptr<engine>(
+    const engine_config&, const crypto::signer&, const crypto::verifier&, const persisted_state&)>;
+
+struct peer_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct cluster_options {
+  std::string protocol_name;
+  engine_factory make_engine;
+  std::vector<engine_config> engines; ///< one per replica, `self` set
+  std::vector<std::shared_ptr<const crypto::signer>> signers;
+  std::shared_ptr<const crypto::verifier> verifier;
+  std::chrono::milliseconds tick{10};
+  double duration_s = 10; ///< 0 = until Ctrl-C
+  double tx_rate = 2000;  ///< transactions per second offered by the built-in load
+  std::size_t tx_size = 64;
+  std::size_t clients = 16; ///< concurrent clients of the load (one request in flight each)
+  std::string metrics_address;
+};
+
+/// Runs an in-process cluster with a built-in load, a status line per second and a summary.
+/// Returns the exit status (0 when the replicas committed and agree on their state roots).
+int run_cluster(const cluster_options& o, const std::atomic<bool>& stop);
+
+struct node_options {
+  engine_config engine;
+  engine_factory make_engine;
+  std::shared_ptr<const crypto::signer> signer;
+  std::shared_ptr<const crypto::verifier> verifier;
+  std::chrono::milliseconds tick{10};
+  peer_address listen;
+  std::map<replica_id, peer_address> peers;
+  std::string metrics_address; ///< empty: no /metrics
+};
+
+/// Runs one replica until `stop`; returns the exit status.
+int run_node(const node_options& o, const std::atomic<bool>& stop);
+
+struct client_options {
+  std::string chain_id;
+  bft::epoch epoch{0};
+  validator_set validators;
+  std::vector<peer_address> addresses; ///< by validator (members() order)
+  std::shared_ptr<const crypto::signer> signer;
+  std::string command; ///< put, get, status, load
+  std::vector<std::string> args;
+  std::size_t count = 1000; ///< load: transactions
+  std::size_t batch = 10;   ///< load: transactions per request
+  std::size_t concurrency = 8;
+  std::chrono::milliseconds timeout{10000};
+};
+
+/// Runs one client command against the replicas of a genesis; returns the exit status.
+int run_client(const client_options& o);
+
+} // namespace bft::actors

@@ -1,0 +1,180 @@
+#pragma once
+/// Spawning the actors of one replica, and the transports behind a link. Used by the node and
+/// cluster assembly (actors/node.cpp) and by the actor tests; includes CAF.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/probes.hpp"
+#include "actors/runner.hpp"
+#include "actors/storage.hpp"
+#include "crypto/signer.hpp"
+#include "protocols/common/engine.hpp"
+
+namespace bft::actors {
+
+/// How a link reaches its peer's acceptor. `connect` must eventually send the link either
+/// `(link_up_atom, acceptor)` or `(link_fail_atom, reason)`, and must not block the caller.
+/// Nothing above the link knows which transport it uses.
+class transport {
+public:
+  virtual ~transport() = default;
+  virtual void connect(caf::actor_system& sys, const link_actor& link) = 0;
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+/// The acceptors of the replicas of one process (bft cluster, tests). Thread-safe.
+class local_directory {
+public:
+  void set(replica_id id, acceptor_actor a);
+  void erase(replica_id id);
+  [[nodiscard]] std::optional<acceptor_actor> find(replica_id id) const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<replica_id, acceptor_actor> acceptors_;
+};
+
+/// A peer in the same actor system, looked up in `dir` at each connection attempt.
+std::unique_ptr<transport> make_local_transport(std::shared_ptr<local_directory> dir,
+                                                replica_id peer);
+/// A peer in another process, through the middleman (BASP over TCP). Each attempt runs the
+/// blocking `remote_actor` in a detached helper actor.
+std::unique_ptr<transport> make_basp_transport(std::string host, std::uint16_t port);
+
+/// What a replica's actors share.
+struct identity {
+  replica_id self{0};
+  std::string chain_id;
+  bft::epoch epoch{0};
+  validator_set validators;
+  std::shared_ptr<const crypto::signer> signer;
+  std::shared_ptr<const crypto::verifier> verifier;
+  metrics* probes = nullptr; ///< outlives every actor
+};
+
+struct link_config {
+  identity id;
+  replica_id peer{0};
+  std::size_t max_queued_bytes = 64u << 20; ///< overflow policy: drop the oldest frames
+  std::size_t window = 64;                  ///< frames in flight (credits)
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{2000};
+  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds unreachable_log_interval{5000};
+};
+
+struct replica_config {
+  identity id;
+  engine_config engine;
+  engine_factory make_engine;
+  persisted_state restored;
+  store_actor store;
+  state_machine_actor state_machine;
+  monitor_actor monitor;
+  std::map<replica_id, link_actor> links;
+  std::chrono::milliseconds tick{10};
+};
+
+struct gateway_config {
+  identity id;
+  replica_actor replica;
+  state_machine_actor state_machine;
+  monitor_actor monitor;
+  std::size_t max_pending = 100000; ///< mempool bound: submissions beyond it are refused
+  std::chrono::milliseconds pending_timeout{30000};
+};
+
+struct acceptor_config {
+  identity id;
+  replica_actor replica;
+  gateway_actor gateway;
+};
+
+struct client_config {
+  std::string chain_id;
+  bft::epoch epoch{0};
+  validator_set validators;
+  std::vector<acceptor_actor> replicas; ///< by validator order
+  std::shared_ptr<const crypto::signer> signer;
+  std::chrono::milliseconds timeout{10000};
+  std::uint64_t first_seq = 1;
+};
+
+store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st);
+state_machine_actor spawn_state_machine(caf::actor_system& sys, replica_id self,
+                                        std::uint64_t checkpoint_interval);
+monitor_actor spawn_monitor(caf::actor_system& sys, identity id);
+link_actor spawn_link(caf::actor_system& sys, link_config cfg, std::unique_ptr<transport> t);
+replica_actor spawn_replica(caf::actor_system& sys, replica_config cfg);
+gateway_actor spawn_gateway(caf::actor_system& sys, gateway_config cfg);
+acceptor_actor spawn_acceptor(caf::actor_system& sys, acceptor_config cfg);
+client_actor spawn_client(caf::actor_system& sys, client_config cfg);
+
+/// Every actor of one replica.
+struct replica_handles {
+  store_actor store;
+  state_machine_actor state_machine;
+  monitor_actor monitor;
+  std::map<replica_id, link_actor> links;
+  replica_actor replica;
+  gateway_actor gateway;
+  acceptor_actor acceptor;
+};
+
+/// Spawns the actors of one replica, the same way for `bft cluster` and `bft node`; links
+/// reach peers through `transport_for(peer)`.
+replica_handles
+assemble_replica(caf::actor_system& sys, const identity& id, engine_config engine,
+                 engine_factory make_engine, std::shared_ptr<storage> st,
+                 const std::function<std::unique_ptr<transport>(replica_id)>& transport_for,
+                 std::chrono::milliseconds tick);
+/// Asks every actor of a replica to stop.
+void stop_replica(replica_handles& h);
+
+/// Counters of a built-in load, shared with the thread that prints status. Thread-safe.
+struct load_stats {
+  std::mutex mtx;
+  std::uint64_t submitted_txs = 0;
+  std::uint64_t committed_txs = 0;
+  std::uint64_t failed_requests = 0;
+  std::vector<double> window_ms; ///< latencies since the last `take_window`
+  std::vector<double> all_ms;
+  std::string last_error;
+  std::vector<double> take_window() {
+    std::lock_guard<std::mutex> g(mtx);
+    return std::exchange(window_ms, {});
+  }
+};
+
+struct load_config {
+  std::vector<client_actor> clients;
+  double tx_rate = 0;       ///< 0: as fast as the clients go
+  std::size_t tx_size = 64; ///< bytes of each put value
+  std::size_t txs_per_request = 1;
+  std::uint64_t max_txs = 0; ///< 0: no limit
+  std::shared_ptr<load_stats> stats;
+};
+
+/// A load generator: each client runs `co_await client.submit(txs)` in a loop, paced to
+/// `tx_rate`. Stop it with an exit message.
+caf::actor spawn_load(caf::actor_system& sys, load_config cfg);
+
+/// Percentile `p` (0..1) of `v` (sorted in place); 0 for an empty vector.
+double percentile(std::vector<double>& v, double p);
+
+/// Guards shutdown: if the process has not exited 10 s from now (an actor that does not stop,
+/// a blocked connection attempt), it exits with `status` anyway.
+void shutdown_deadline(int status);
+
+/// Registers `frame` and sets the runtime options every process uses: 2 scheduler threads,
+/// finite max-throughput, middleman heartbeat and connection timeout, app identifier.
+void configure(caf::actor_system_config& cfg);
+
+} // namespace bft::actors

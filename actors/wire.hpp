@@ -1,0 +1,110 @@
+#pragma once
+/// Canonical encodings (protocols/common/codec.hpp) of what the actor layer itself puts in
+/// frames: the link handshake (`hello`) and the client RPC (`client_call` / `client_reply`).
+/// Engine messages are opaque to this layer. No CAF here: every decoder is tested alone and
+/// never reads past its input.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/signer.hpp"
+#include "protocols/common/bytes.hpp"
+#include "protocols/common/errors.hpp"
+#include "protocols/common/ids.hpp"
+#include "protocols/common/request.hpp"
+#include "protocols/smr/kv_tx.hpp"
+
+namespace bft::actors {
+
+inline constexpr std::uint16_t hello_type = 0x4801;
+inline constexpr std::uint16_t client_call_type = 0x4c01;
+inline constexpr std::uint16_t client_reply_type = 0x4c02;
+
+using nonce = std::array<std::uint8_t, 32>;
+
+/// A fresh random nonce (operating system randomness).
+nonce make_nonce();
+
+/// One step of the link handshake. The connecting link (L) proves its id to the acceptor (A)
+/// and A proves its id to L, each by signing the other side's fresh nonce:
+///   1. L -> A  {step 1, chain, L's id, nonce = n_L}
+///   2. A -> L  {step 2, chain, A's id, nonce = n_A, echo = n_L, sig_A}
+///   3. L -> A  {step 3, chain, L's id, echo = n_A, sig_L}
+///   4. A -> L  {step 4}: accepted; frames from L are taken from now on.
+/// The signature covers signing_bytes("bft/link/hello/v1", chain, epoch, step|id|echo).
+struct hello {
+  std::uint8_t step = 1;
+  std::string chain_id;
+  replica_id id{0};
+  nonce fresh{};
+  nonce echo{};
+  signature sig{};
+
+  static constexpr const char* sign_tag = "bft/link/hello/v1";
+  [[nodiscard]] bytes signed_body() const;
+  void sign(const crypto::signer& s, epoch e);
+  [[nodiscard]] bool verify(const crypto::verifier& v, const public_key& key, epoch e) const;
+  [[nodiscard]] std::string encode() const;
+  static result<hello> decode(std::string_view b);
+};
+
+/// A client's call to one replica.
+struct client_call {
+  enum class kind : std::uint8_t { submit = 1, read = 2, status = 3 };
+  kind what = kind::status;
+  client_request request; ///< submit
+  std::string key;        ///< read
+
+  [[nodiscard]] std::string encode() const;
+  static result<client_call> decode(std::string_view b);
+};
+
+/// One validator's line in a status reply.
+struct validator_health {
+  replica_id id{0};
+  bool active = false;
+  std::uint64_t messages = 0;
+  std::uint64_t signature_failures = 0;
+  std::uint64_t evidence = 0;
+};
+
+/// A replica's answer to a client call.
+struct client_reply {
+  enum class kind : std::uint8_t { receipt = 1, read = 2, status = 3, error = 4 };
+  kind what = kind::error;
+  // receipt
+  public_key client{};
+  std::uint64_t client_seq = 0;
+  bool duplicate = false;
+  std::vector<smr::kv_result> results;
+  // read
+  std::optional<std::string> value;
+  // status (and the applied index of receipt/read)
+  replica_id replica{0};
+  std::uint64_t view = 0;
+  std::uint64_t height = 0; ///< index of the last applied entry
+  digest state_root{};
+  std::uint64_t committed_txs = 0;
+  std::uint32_t active = 0;
+  std::uint32_t total = 0;
+  std::uint32_t byzantine = 0;
+  std::vector<validator_health> validators;
+  // error
+  std::string message;
+
+  static client_reply failure(std::string m) {
+    client_reply r;
+    r.message = std::move(m);
+    return r;
+  }
+  [[nodiscard]] std::string encode() const;
+  static result<client_reply> decode(std::string_view b);
+};
+
+/// Signs a client request as the client with `s` (chain and epoch bind it to one network).
+void sign_request(client_request& r, const crypto::signer& s, const std::string& chain, epoch e);
+[[nodiscard]] bool verify_request(const client_request& r, const crypto::verifier& v,
+                                  const std::string& chain, epoch e);
+
+} // namespace bft::actors

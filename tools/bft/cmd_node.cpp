@@ -1,0 +1,84 @@
+// bft node --config node-<i>.toml [--genesis FILE]
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "actors/log.hpp"
+#include "actors/runner.hpp"
+#include "config/address.hpp"
+#include "config/node_config.hpp"
+#include "crypto/ed25519.hpp"
+#include "protocols/hotstuff/factory.hpp"
+#include "protocols/pbft/factory.hpp"
+#include "tools/bft/command.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_node_signal(int) { g_stop.store(true); }
+
+[[noreturn]] void fail(const bft::error& e) {
+  throw bft::cli::command_error{e.detail.empty() ? e.message() : e.detail,
+                                bft::cli::exit_bad_input};
+}
+
+struct node_cli {
+  std::string config;
+  std::string genesis;
+};
+
+const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
+  auto* cmd = app.add_subcommand("node", "run one replica from its node config");
+  auto o = std::make_shared<node_cli>();
+  cmd->add_option("--config,-c", o->config, "node-<i>.toml written by bft init")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--genesis", o->genesis, "genesis file (default: the node file's genesis)")
+      ->type_name("FILE");
+  cmd->callback([&status, o] {
+    std::optional<std::filesystem::path> gen;
+    if (!o->genesis.empty()) gen = o->genesis;
+    auto b = bft::config::load_node(o->config, gen);
+    if (!b) fail(b.error());
+    bft::actors::set_log_level(std::string(bft::config::to_string(b->node.level)));
+    auto ec = bft::config::make_engine_config(b->genesis, b->node.id);
+    if (!ec) fail(ec.error());
+    bft::actors::node_options no;
+    no.engine = std::move(*ec);
+    if (b->genesis.protocol == bft::config::protocol_kind::hotstuff)
+      no.make_engine = [](const bft::engine_config& c, const bft::crypto::signer& s,
+                          const bft::crypto::verifier& v, const bft::persisted_state& p) {
+        return bft::hotstuff::make_engine(c, s, v, p);
+      };
+    else
+      no.make_engine = [](const bft::engine_config& c, const bft::crypto::signer& s,
+                          const bft::crypto::verifier& v, const bft::persisted_state& p) {
+        return bft::pbft::make_engine(c, s, v, p);
+      };
+    no.signer = std::make_shared<bft::crypto::ed25519_signer>(b->key);
+    no.verifier = std::make_shared<bft::crypto::ed25519_verifier>();
+    no.tick = std::chrono::milliseconds(b->genesis.params.tick_ms);
+    auto listen = bft::config::parse_host_port(b->node.listen);
+    if (!listen)
+      fail(bft::error{bft::errc::invalid_config,
+                      o->config + ": listen: " + listen.error().message()});
+    no.listen = {listen->host, listen->port};
+    for (const auto& v : b->genesis.validators) {
+      if (v.id == b->node.id) continue;
+      auto hp = bft::config::parse_host_port(v.address);
+      if (!hp)
+        fail(bft::error{bft::errc::invalid_config, b->genesis.source.string() + ": validator " +
+                                                       std::to_string(v.id.value()) +
+                                                       " address: " + hp.error().message()});
+      no.peers[v.id] = {hp->host, hp->port};
+    }
+    no.metrics_address = b->node.metrics;
+    std::signal(SIGINT, on_node_signal);
+    std::signal(SIGTERM, on_node_signal);
+    status = bft::actors::run_node(no, g_stop);
+  });
+});
+
+} // namespace
