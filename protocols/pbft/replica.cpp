@@ -863,8 +863,9 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
     return;
   }
   if (m->new_view < view_ || (m->new_view == view_ && !view_changing_)) {
-    // The sender is behind: give it the new-view that started our view.
-    if (!view_changing_ && !last_nv_.empty()) send(m->from, last_nv_);
+    // The sender is behind: the primary gives it the new-view that started this view (only
+    // the signer sends its own frame, so no replica relays another's signature).
+    if (!view_changing_ && !last_nv_.empty() && is_primary()) send(m->from, last_nv_);
     return;
   }
   auto it = vcs_.find(m->from);
