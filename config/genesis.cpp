@@ -22,12 +22,20 @@ std::optional<protocol_kind> parse_protocol(std::string_view s) {
   return std::nullopt;
 }
 
-namespace {
-
-bool valid_chain_id_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
+std::optional<std::string> chain_id_problem(std::string_view id) {
+  auto valid = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  };
+  if (id.empty()) return "must not be empty";
+  if (id.size() > max_chain_id_length)
+    return "must be at most " + std::to_string(max_chain_id_length) + " characters";
+  for (char c : id)
+    if (!valid(c)) return "may hold only letters, digits, '-', '_' and '.'";
+  return std::nullopt;
 }
+
+namespace {
 
 result<protocol_params> read_params(detail::table_reader& root, const std::string& file) {
   protocol_params p;
@@ -125,13 +133,7 @@ result<genesis> parse_genesis(std::string_view text, const std::string& file) {
   genesis g;
   auto chain_id = root.string("chain_id");
   if (!chain_id) return chain_id.error();
-  if (chain_id->empty()) return root.fail("chain_id", "must not be empty");
-  if (chain_id->size() > max_chain_id_length)
-    return root.fail("chain_id",
-                     "must be at most " + std::to_string(max_chain_id_length) + " characters");
-  for (char c : *chain_id)
-    if (!valid_chain_id_char(c))
-      return root.fail("chain_id", "may hold only letters, digits, '-', '_' and '.'");
+  if (auto problem = chain_id_problem(*chain_id)) return root.fail("chain_id", *problem);
   g.chain_id = *chain_id;
 
   auto protocol = root.string("protocol");

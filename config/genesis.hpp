@@ -54,6 +54,9 @@ inline constexpr std::uint64_t max_weight = std::uint64_t{1} << 40;
 inline constexpr std::size_t max_chain_id_length = 64;
 inline constexpr std::size_t max_genesis_bytes = 4 << 20;
 
+/// Why `id` is not a valid chain id (1..64 of letters, digits, '-', '_', '.'), or nothing.
+[[nodiscard]] std::optional<std::string> chain_id_problem(std::string_view id);
+
 struct genesis {
   std::filesystem::path source; ///< file it was loaded from; empty when built in code
   std::string chain_id;

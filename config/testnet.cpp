@@ -87,6 +87,7 @@ result<testnet_files> write_testnet(const fs::path& dir_in, const testnet_spec& 
     return bad("base_port: must be between 1 and " +
                std::to_string(65535 - max_testnet_replicas - spec.replicas + 1) + " for " +
                std::to_string(spec.replicas) + " replicas (metrics use base_port + 100 + i)");
+  if (auto problem = chain_id_problem(spec.chain_id)) return bad("chain_id: " + *problem);
   if (dir_in.empty()) return bad("dir: must not be empty");
   fs::path dir = dir_in.lexically_normal();
   if (!dir.has_filename() && dir.has_relative_path()) dir = dir.parent_path(); // "net/" -> "net"
@@ -126,6 +127,11 @@ result<testnet_files> write_testnet(const fs::path& dir_in, const testnet_spec& 
   }
   const fs::path stage = tmpl;
   auto abandon = [&](bft::error err) -> result<testnet_files> {
+    // Name the file the user asked for, not its staged copy.
+    const std::string staged = stage.string();
+    for (auto at = err.detail.find(staged); at != std::string::npos;
+         at = err.detail.find(staged, at + dir.string().size()))
+      err.detail.replace(at, staged.size(), dir.string());
     fs::remove_all(stage, ec);
     remove_created_parents();
     return err;
