@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <system_error>
 
+#include "protocols/common/codec.hpp"
+#include "protocols/common/request.hpp"
+
 namespace bft::actors {
 
 namespace {
@@ -285,6 +288,90 @@ result<std::map<std::string, bytes>> rocksdb_storage::state() const {
   if (!it->status().ok())
     return status_error("cannot read the application state", dir_, it->status());
   return out;
+}
+
+namespace {
+constexpr std::size_t max_entry_requests = 1u << 20;
+}
+
+bytes encode_entry(const committed_entry& e) {
+  codec::writer w;
+  w.u64(e.index);
+  w.raw(e.id);
+  w.count(e.requests.size(), max_entry_requests);
+  for (const auto& r : e.requests) r.encode(w);
+  return w.take();
+}
+
+result<committed_entry> decode_entry(byte_view b) {
+  codec::reader r(b);
+  committed_entry e;
+  e.index = r.u64();
+  e.id = r.fixed<32>();
+  auto n = r.count(max_entry_requests, 8);
+  for (std::size_t i = 0; i < n && r.ok(); ++i) e.requests.push_back(client_request::decode(r));
+  if (auto f = r.finish(); !f) return f.error();
+  return e;
+}
+
+result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
+                             const committed_entry& entry, std::uint64_t snapshot_interval) {
+  commit_record c;
+  c.height = entry.index;
+  c.entry = encode_entry(entry);
+  c.state_root = kv.state_root();
+  const bool snap = snapshot_interval != 0 && entry.index % snapshot_interval == 0;
+  if (snap) {
+    c.state_ops.push_back(persist_op{kv_snapshot_key, kv.snapshot(), false});
+    c.state_ops.push_back(
+        persist_op{kv_snapshot_root_key, bytes(c.state_root.begin(), c.state_root.end()), false});
+  }
+  if (auto r = store.commit(c); !r) return r;
+  if (snap && entry.index > snapshot_interval) {
+    // Entries up to the previous snapshot are no longer needed to recover.
+    auto p = store.prune_below(entry.index - snapshot_interval + 1);
+    if (!p) return p.error();
+  }
+  return {};
+}
+
+result<void> recover_kv(const rocksdb_storage& store, smr::kv_state_machine& kv) {
+  auto point = store.committed();
+  if (!point) return point.error();
+  if (point->height == 0) return {};
+  auto state = store.state();
+  if (!state) return state.error();
+  const std::string where = " in " + store.dir().string();
+  if (auto it = state->find(kv_snapshot_key); it != state->end()) {
+    auto root_it = state->find(kv_snapshot_root_key);
+    digest root{};
+    if (root_it == state->end() || root_it->second.size() != root.size())
+      return bft::error{errc::malformed, "snapshot without a valid root" + where};
+    std::copy(root_it->second.begin(), root_it->second.end(), root.begin());
+    if (auto r = kv.restore(it->second, root); !r)
+      return bft::error{errc::malformed,
+                        "stored snapshot does not restore" + where + ": " + r.error().message()};
+  }
+  for (std::uint64_t h = kv.applied_index() + 1; h <= point->height; ++h) {
+    auto raw = store.entry(h);
+    if (!raw) return raw.error();
+    if (!raw->has_value())
+      return bft::error{errc::malformed,
+                        "committed entry " + std::to_string(h) + " is missing" + where};
+    auto e = decode_entry(**raw);
+    if (!e)
+      return bft::error{errc::malformed, "committed entry " + std::to_string(h) + " is corrupt" +
+                                             where + ": " + e.error().message()};
+    if (e->index != h)
+      return bft::error{errc::malformed, "committed entry " + std::to_string(h) +
+                                             " carries index " + std::to_string(e->index) + where};
+    (void)kv.apply(*e);
+  }
+  if (kv.state_root() != point->state_root)
+    return bft::error{errc::malformed, "state root after replay to height " +
+                                           std::to_string(point->height) +
+                                           " differs from the stored root" + where};
+  return {};
 }
 
 } // namespace bft::actors

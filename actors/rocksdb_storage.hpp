@@ -21,9 +21,10 @@
 /// the error and stops stepping the engine (it may keep serving reads); an operator restarts
 /// the node once the disk is fixed, and the engine restarts from `load()`.
 ///
-/// Threading: one owner (the store actor) calls the mutating functions; `load`, `committed`,
-/// `entry`, `state` and `failed` may be called from other threads (an internal mutex guards
-/// the cached records and the failure flag; RocksDB itself is thread-safe).
+/// Threading: one owner (the store actor) calls `write`; one owner (the state machine actor,
+/// possibly another thread) calls `commit`, `install` and `prune_below`; the readers may be
+/// called from any thread (an internal mutex guards the cached records and the failure flag;
+/// RocksDB itself is thread-safe).
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -37,6 +38,7 @@
 #include "protocols/common/bytes.hpp"
 #include "protocols/common/engine.hpp"
 #include "protocols/common/errors.hpp"
+#include "protocols/smr/kv_state_machine.hpp"
 
 namespace rocksdb {
 class DB;
@@ -125,5 +127,25 @@ private:
   std::string failure_;     ///< non-empty once a write failed
   std::uint64_t height_ = 0;
 };
+
+/// The canonical bytes of a committed entry as kept in "blocks".
+bytes encode_entry(const committed_entry& e);
+/// Decodes `encode_entry`'s bytes; an error for truncated or malformed input.
+result<committed_entry> decode_entry(byte_view b);
+
+/// Keys of the KV application's snapshot and its root in the "state" family.
+inline constexpr const char* kv_snapshot_key = "kv/snapshot";
+inline constexpr const char* kv_snapshot_root_key = "kv/snapshot_root";
+
+/// Makes `entry`, just applied to `kv`, durable in one synced commit with `kv`'s new root.
+/// Every `snapshot_interval` entries the commit also carries `kv`'s snapshot, and entries
+/// up to the previous snapshot are pruned (disk use stays bounded). Recovery is `recover_kv`.
+result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
+                             const committed_entry& entry, std::uint64_t snapshot_interval);
+
+/// Rebuilds a fresh `kv` from `store`: the last snapshot (checked against its stored root),
+/// then every entry after it up to the committed height, then checks that the resulting root
+/// equals the stored one. An error names what is missing or disagrees.
+result<void> recover_kv(const rocksdb_storage& store, smr::kv_state_machine& kv);
 
 } // namespace bft::actors
