@@ -96,6 +96,18 @@ void replica::restore(const persisted_state& stored) {
   if (auto it = stored.find("pbft/nv"); it != stored.end()) last_nv_ = it->second;
   last_executed_ = stable_.seq.value();
   next_seq_ = last_executed_;
+  if (auto it = stored.find("pbft/transfer"); it != stored.end()) {
+    codec::reader r(it->second);
+    const auto index = r.u64();
+    const digest root = r.fixed<32>();
+    const auto before = r.u64();
+    BFT_ASSERT(r.finish().has_value(), "stored pbft/transfer record is corrupted");
+    if (index == stable_.seq.value() && before < index) {
+      transfer_ = std::make_pair(index, root);
+      last_executed_ = before;
+      restored_ = true;
+    }
+  }
   if (has_mutant(cfg_.mutants, forget_log_on_restart)) return;
 
   std::map<digest, batch_ptr> batches;
@@ -250,6 +262,14 @@ ready replica::step(const event& e) {
   out_ = &out;
   if (restored_) {
     restored_ = false;
+    if (transfer_) { // the state transfer asked before the crash is still owed
+      state_transfer_request req;
+      req.index = transfer_->first;
+      req.state_root = transfer_->second;
+      for (const auto& s : stable_.sigs)
+        if (s.from != cfg_.self) req.sources.push_back(s.from);
+      out.state_transfer = std::move(req);
+    }
     try_execute();
   }
   std::visit(overloaded{
@@ -439,6 +459,7 @@ void replica::on_pre_prepare(replica_id from, const bytes& frame) {
   }
   note_statement(m->from, static_cast<std::uint8_t>(phase::pre_prepare), v.value(), n, m->d, frame);
   if (m->from == cfg_.self) return; // our own frame echoed back
+  if (v > view_) note_future_view(m->from, v);
   if (v != view_ || view_changing_) {
     reject(from, v < view_ ? "pre-prepare for an old view"
                            : (view_changing_ && v == view_ ? "pre-prepare while view-changing"
@@ -493,6 +514,7 @@ void replica::on_vote(replica_id from, const bytes& frame) {
   const auto ph = m->phase == msg_type::prepare ? phase::prepare : phase::commit;
   const auto n = m->seq.value();
   note_statement(m->from, static_cast<std::uint8_t>(ph), m->view.value(), n, m->d, frame);
+  if (m->view > view_) note_future_view(m->from, m->view);
   if (m->view != view_ || view_changing_) {
     reject(from, m->view < view_ ? "prepare/commit for an old view"
                                  : "prepare/commit for a future view or while view-changing");
@@ -704,6 +726,11 @@ void replica::make_stable(const checkpoint_proof& proof) {
     for (const auto& s : stable_.sigs)
       if (s.from != cfg_.self) req.sources.push_back(s.from);
     out_->state_transfer = std::move(req);
+    codec::writer w(48);
+    w.u64(h);
+    w.raw(stable_.state);
+    w.u64(last_executed_);
+    persist("pbft/transfer", w.take()); // a restart asks again instead of skipping the gap
     // Which pending requests the skipped entries executed is unknown here: clients retry.
     pending_.clear();
     queue_.clear();
@@ -719,6 +746,7 @@ void replica::on_state_installed(const ev::state_installed& e) {
   }
   last_executed_ = e.index;
   transfer_.reset();
+  erase("pbft/transfer");
   try_execute();
   arm_timer();
   propose(false);
@@ -844,6 +872,26 @@ void replica::apply_f_plus_one_rule() {
     if (who == cfg_.self || s.msg.new_view <= view_) continue;
     ids.push_back(who);
     if (!smallest || s.msg.new_view < *smallest) smallest = s.msg.new_view;
+  }
+  if (smallest && cfg_.validators.weight_of(ids) >= cfg_.validators.one_honest_weight())
+    start_view_change(*smallest);
+}
+
+void replica::note_future_view(replica_id signer, view_number v) {
+  // Catch-up: f+1 replicas signing normal-case messages in views above ours prove that an
+  // honest replica entered such a view through a valid new-view we missed. Joining the view
+  // change for the smallest of them makes its primary send us that new-view; entering the
+  // view still needs the new-view itself (P26, P27), so safety is untouched.
+  if (signer == cfg_.self) return;
+  auto& seen = future_views_[signer];
+  if (v <= seen) return;
+  seen = v;
+  std::vector<replica_id> ids;
+  std::optional<view_number> smallest;
+  for (const auto& [who, w] : future_views_) {
+    if (w <= view_) continue;
+    ids.push_back(who);
+    if (!smallest || w < *smallest) smallest = w;
   }
   if (smallest && cfg_.validators.weight_of(ids) >= cfg_.validators.one_honest_weight())
     start_view_change(*smallest);

@@ -127,6 +127,7 @@ private:
   void enter_view(view_number v, const new_view_plan& plan,
                   const std::vector<new_view_entry>& entries, const bytes& nv_frame);
   void apply_f_plus_one_rule();
+  void note_future_view(replica_id signer, view_number v);
   [[nodiscard]] std::vector<replica_id> vc_senders_for(view_number v) const;
 
   // evidence
@@ -190,7 +191,8 @@ private:
   std::uint64_t own_ckpt_seq_ = 0;
 
   // view change
-  std::map<replica_id, stored_vc> vcs_; ///< highest valid view-change per sender
+  std::map<replica_id, stored_vc> vcs_;            ///< highest valid view-change per sender
+  std::map<replica_id, view_number> future_views_; ///< highest view seen signed per replica
 
   // timers (ticks)
   std::uint64_t now_ = 0;

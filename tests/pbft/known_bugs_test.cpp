@@ -311,3 +311,23 @@ TEST_CASE("mutant new_view_not_recomputed: a new-view with another O is accepted
   CHECK_FALSE(c.r(2).view_changing());
   CHECK(c.r(2).accepted(1) != decode_new_view(nv_frame)->entries[0].d);
 }
+
+TEST_CASE("restart: a replica that crashed while a state transfer was pending asks for it again") {
+  cluster c(4, 2);
+  client cl(7);
+  c.filter = [](const envelope_msg& m) { return m.to != replica_id{3}; };
+  c.submit(0, {cl.request()});
+  c.deliver_all();
+  c.submit(0, {cl.request()});
+  c.deliver_all();
+  c.filter = nullptr;
+  REQUIRE(c.run_until([&] { return !c.transfers[3].empty(); }, 50));
+  c.restart(3);
+  CHECK(c.r(3).status().committed_index == 0);
+  c.tick_all(1);
+  REQUIRE(c.transfers[3].size() == 2);
+  CHECK(c.transfers[3][1].index == 2);
+  c.step(3, ev::state_installed{2, c.transfers[3][1].state_root});
+  CHECK(c.r(3).status().committed_index == 2);
+  CHECK(c.stores[3].count("pbft/transfer") == 0);
+}
