@@ -1,5 +1,6 @@
 #include "protocols/hotstuff/messages.hpp"
 
+#include "crypto/sha3.hpp"
 #include "crypto/signer.hpp"
 
 namespace bft::hotstuff {
@@ -35,6 +36,13 @@ bytes seal(bytes signed_part, msg_type t, const crypto::signer& s, const sign_co
 bytes encode_proposal(const block& b, const crypto::signer& s, const sign_context& c) {
   auto w = start(msg_type::proposal, 512 + b.requests.size() * 256);
   b.encode(w);
+  return seal(w.take(), msg_type::proposal, s, c);
+}
+
+bytes encode_new_proposal(block& b, const crypto::signer& s, const sign_context& c) {
+  auto w = start(msg_type::proposal, 512 + b.requests.size() * 256);
+  b.encode(w);
+  b.hash = crypto::sha3_256(byte_view(w.data()).subspan(4));
   return seal(w.take(), msg_type::proposal, s, c);
 }
 

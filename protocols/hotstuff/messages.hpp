@@ -80,6 +80,8 @@ struct sign_context {
 
 /// Encodes and signs. The block inside a proposal must be finalized.
 bytes encode_proposal(const block& b, const crypto::signer& s, const sign_context& c);
+/// Encodes and signs a new block, setting its hash from the same bytes (one encoding).
+bytes encode_new_proposal(block& b, const crypto::signer& s, const sign_context& c);
 bytes encode_vote(const digest& block, view_number v, bft::height h, replica_id signer,
                   const crypto::signer& s, const sign_context& c);
 bytes encode_new_view(const new_view& m, const crypto::signer& s, const sign_context& c);

@@ -494,9 +494,9 @@ void replica::try_propose(ready& out) {
     if (in_branch.emplace(q.client, q.client_seq).second) b->requests.push_back(q);
     ++it;
   }
-  b->finalize();
   pacemaker_.mark_proposed(v);
-  auto frame = encode_proposal(*b, *signer_, sctx());
+  auto frame = encode_new_proposal(*b, *signer_, sctx()); // hashes the block once
+
   block_ptr bp = std::move(b);
   send(std::nullopt, frame, out);
   on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included

@@ -51,6 +51,12 @@ TEST_CASE("a proposal round-trips, hashes once from its bytes, and every truncat
   REQUIRE(d1.has_value());
   CHECK(std::get<proposal>(d1->msg).blk->requests == f.b1->requests);
   check_truncations(f1);
+  // A new proposal hashes its block from the frame's bytes: the same hash as finalize().
+  block fresh = *f.b2;
+  fresh.hash = digest{};
+  auto nf = encode_new_proposal(fresh, f.c.signer(fresh.proposer.value()), f.ctx);
+  CHECK(fresh.hash == f.b2->hash);
+  CHECK(nf == frame);
 }
 
 TEST_CASE("a vote round-trips and every truncation fails") {
