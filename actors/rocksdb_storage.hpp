@@ -16,10 +16,10 @@
 /// directory and the RocksDB status; nothing throws across this interface. After a failed
 /// write (I/O error, disk full) the store is *failed*: every later `write`, `commit`,
 /// `install` and `prune_below` is refused, because RocksDB may or may not have made the
-/// failed batch durable. The replica must then stop voting: the store actor returns an error
-/// for the persist request, the replica actor never sends the messages of that `ready`, logs
-/// the error and stops stepping the engine (it may keep serving reads); an operator restarts
-/// the node once the disk is fixed, and the engine restarts from `load()`.
+/// failed batch durable. The replica must then stop voting: the store actor answers the
+/// persist request with an error, and the replica actor (actors/replica.cpp, `drain`) never
+/// sends the messages of that `ready`, logs "replica stops: store failed" and quits; an
+/// operator restarts the node once the disk is fixed, and the engine restarts from `load()`.
 ///
 /// Threading: one owner (the store actor) calls `write`; one owner (the state machine actor,
 /// possibly another thread) calls `commit`, `install` and `prune_below`; the readers may be
