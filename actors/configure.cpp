@@ -10,9 +10,11 @@
 
 namespace bft::actors {
 
+void register_types(caf::actor_system_config& cfg) { cfg.add_message_type<frame>(frame_type_name); }
+
 void configure(caf::actor_system_config& cfg) {
   using namespace std::chrono_literals;
-  cfg.add_message_type<frame>(frame_type_name);
+  register_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", 2);
   cfg.set("scheduler.max-throughput", 300);

@@ -173,6 +173,9 @@ double percentile(std::vector<double>& v, double p);
 /// a blocked connection attempt), it exits with `status` anyway.
 void shutdown_deadline(int status);
 
+/// Registers `frame` under its one name ("bft::frame"), as every node must.
+void register_types(caf::actor_system_config& cfg);
+
 /// Registers `frame` and sets the runtime options every process uses: 2 scheduler threads,
 /// finite max-throughput, middleman heartbeat and connection timeout, app identifier.
 void configure(caf::actor_system_config& cfg);
