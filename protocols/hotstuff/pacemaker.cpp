@@ -40,8 +40,24 @@ bool pacemaker::tick() {
 
 void pacemaker::on_timeout() {
   if (timeouts_ < max_backoff) ++timeouts_;
-  view_ = view_.next();
   ticks_in_view_ = 0;
+}
+
+view_number pacemaker::quorum_view() const {
+  std::vector<std::pair<view_number, replica_id>> vs;
+  for (const auto& [id, v] : new_views_) vs.emplace_back(v, id);
+  std::sort(vs.begin(), vs.end(), [](const auto& a, const auto& b) { return a > b; });
+  std::uint64_t w = 0;
+  for (const auto& [v, id] : vs) {
+    w += vs_->weight_of(id);
+    if (vs_->is_quorum(w)) return v;
+  }
+  return view_number{0};
+}
+
+view_number pacemaker::own_new_view(replica_id self) const {
+  auto it = new_views_.find(self);
+  return it == new_views_.end() ? view_number{0} : it->second;
 }
 
 void pacemaker::record_new_view(replica_id from, view_number v) {

@@ -4,8 +4,10 @@
 /// progress when wrong, never safety (H22).
 ///
 /// - Views are entered on a QC for the previous view (progress: the timeout returns to its
-///   base), on a timeout (nextView: the timeout doubles, up to 2^max_backoff times), or on
-///   new-view messages of more than f weight for a higher view (catching up with the others).
+///   base), or on new-view messages of a quorum for it (a timeout certificate, nextView).
+///   On a timeout a replica asks for the next view; the timeout doubles, up to
+///   2^max_backoff times. New-views of more than f weight for a higher view make a replica
+///   ask for that view too, so the honest replicas converge on one view.
 /// - A timeout is counted in driver ticks from entering the view (H21).
 /// - A leader may propose in view v once it holds a QC for v-1, or new-view messages of a
 ///   quorum for v (H17/H19); then it starts its view from the highest QC it collected.
@@ -60,7 +62,9 @@ public:
   /// One driver tick; true when the current view timed out (the caller then calls
   /// on_timeout and sends its new-view message).
   bool tick();
-  /// nextView after a timeout: enter view+1 with a doubled timeout.
+  /// The current view timed out: double the timeout (restarting the timer). The view does
+  /// not change here: the replica asks for view+1 and enters it once a quorum asks for it
+  /// (or on a QC), so one replica whose timer runs early cannot race ahead alone.
   void on_timeout();
 
   /// A new-view message of `from` for `v` (H19); only each sender's highest view counts.
@@ -70,6 +74,10 @@ public:
   [[nodiscard]] view_number sync_view() const;
   /// A quorum of weight has sent new-view for `v` or higher.
   [[nodiscard]] bool new_view_quorum(view_number v) const;
+  /// The highest view that senders of a quorum of weight have entered or asked for.
+  [[nodiscard]] view_number quorum_view() const;
+  /// This replica's own latest new-view.
+  [[nodiscard]] view_number own_new_view(replica_id self) const;
 
   [[nodiscard]] bool proposed(view_number v) const { return proposed_view_ >= v; }
   void mark_proposed(view_number v) { proposed_view_ = v; }

@@ -287,12 +287,17 @@ void replica::on_new_view(const new_view& m, ready& out) {
     on_vote(std::get<vote>(d->msg), m.last_vote, true, out);
   }
   pacemaker_.record_new_view(m.sender, m.view);
-  // More than f weight is in a higher view: at least one honest replica timed out there.
+  sync_views(out);
+}
+
+void replica::sync_views(ready& out) {
+  // More than f weight asks for a higher view: at least one honest replica timed out, so
+  // ask for it too (this amplification lets a quorum form).
   auto sv = pacemaker_.sync_view();
-  if (sv > pacemaker_.view()) {
-    enter_view(sv, false, out);
-    send_new_view(out);
-  }
+  if (sv > pacemaker_.view() && sv > pacemaker_.own_new_view(cfg_.self)) send_new_view(sv, out);
+  // A quorum asks for a higher view (a timeout certificate): enter it (nextView).
+  auto qv = pacemaker_.quorum_view();
+  if (qv > pacemaker_.view()) enter_view(qv, false, out);
 }
 
 void replica::on_block_request(const block_request& m, ready& out) {
@@ -441,8 +446,8 @@ void replica::enter_view(view_number v, bool progress, ready& out) {
   }
 }
 
-void replica::send_new_view(ready& out) {
-  new_view m{pacemaker_.view(), cfg_.self, safety_.record().high_qc, last_vote_};
+void replica::send_new_view(view_number v, ready& out) {
+  new_view m{v, cfg_.self, safety_.record().high_qc, last_vote_};
   pacemaker_.record_new_view(cfg_.self, m.view);
   send(std::nullopt, encode_new_view(m, *signer_, sctx()), out);
   if (!last_vote_.empty()) {
@@ -554,10 +559,12 @@ void replica::on_tick(ready& out) {
     it = it->second.attempts > 4 * cfg_.validators.size() ? fetches_.erase(it) : std::next(it);
   if (transfer_ && ++transfer_->ticks > 8 * cfg_.base_timeout_ticks) transfer_.reset();
   if (pacemaker_.tick()) {
-    // H21: the view timed out; nextView, doubling the timeout, and tell the others (H19).
+    // H21: the view timed out: double the timeout and ask for the next view (H19); it is
+    // entered on a quorum of such requests (or a QC).
     pacemaker_.on_timeout();
-    enter_view(pacemaker_.view(), false, out);
-    send_new_view(out);
+    auto want = std::max(pacemaker_.view().next(), pacemaker_.own_new_view(cfg_.self));
+    send_new_view(want, out); // repeated on every expiry: new-views may have been lost
+    sync_views(out);
   }
 }
 

@@ -96,7 +96,8 @@ private:
   void try_propose(ready& out);
   void on_qc(const quorum_cert& qc, ready& out);
   void enter_view(view_number v, bool progress, ready& out);
-  void send_new_view(ready& out);
+  void send_new_view(view_number v, ready& out);
+  void sync_views(ready& out);
   void fetch(const digest& h, replica_id peer, ready& out);
   void maybe_state_transfer(replica_id from, ready& out);
   void commit(const std::vector<block_ptr>& blocks, ready& out);

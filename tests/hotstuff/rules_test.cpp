@@ -35,6 +35,18 @@ bool has_rejection(cluster& c, const std::string& needle) {
   return false;
 }
 
+/// Brings replica i to view v the way a timeout certificate does: two others (f + 1) ask for
+/// v, i joins them, and the three new-views are a quorum.
+void to_view(cluster& c, std::size_t i, std::uint64_t v) {
+  sign_context sc{c.config().chain_id, c.config().epoch};
+  for (std::size_t k = 1; k <= 2; ++k) {
+    auto from = (i + k) % c.size();
+    new_view m{view_number{v}, replica_id{static_cast<std::uint32_t>(from)}, genesis_qc(), {}};
+    c.step(i, ev::received{m.sender, encode_new_view(m, c.signer(from), sc)});
+  }
+  REQUIRE(c.at(i).status().view == view_number{v});
+}
+
 /// A linear chain b1..bk, views as given, all proposed by replica 1.
 struct chain {
   cluster c;
@@ -178,7 +190,7 @@ TEST_CASE("H7: safeNode: vote for a block that extends the lock or whose QC is n
     for (int k = 1; k <= 4; ++k) propose(ch.c, 3, *ch.b[k]);
     REQUIRE(ch.c.at(3).safety_state().locked_qc.block == ch.b[2]->hash);
     // Enter view 5 by a timeout, then see a block that forks below the lock with an old QC.
-    while (ch.c.at(3).status().view < view_number{5}) ch.c.step(3, ev::tick{});
+    to_view(ch.c, 3, 5);
     auto x = make_block(ch.c, *ch.b[1], view_number{5}, {}, 1);
     auto r = propose(ch.c, 3, *x);
     CHECK(votes_in(r).empty() != mutant_on);
@@ -236,7 +248,7 @@ TEST_CASE("H9: only leader(view)'s proposal counts, once per view; votes go to t
 TEST_CASE("H10: update runs on every delivered proposal, voted for or not") {
   chain ch({1, 2, 3, 4});
   // Replica 3 times out far ahead first: it will vote for none of b1..b4.
-  while (ch.c.at(3).status().view < view_number{6}) ch.c.step(3, ev::tick{});
+  to_view(ch.c, 3, 6);
   std::size_t votes = 0;
   for (int k = 1; k <= 4; ++k) votes += votes_in(propose(ch.c, 3, *ch.b[k])).size();
   CHECK(votes == 0);
@@ -279,7 +291,7 @@ TEST_CASE("H13: the lock moves to b' on a two-chain and never moves down") {
   propose(ch.c, 3, *ch.b[4]);
   CHECK(ch.c.at(3).safety_state().locked_qc.block == ch.b[2]->hash);
   // A fork child of b2 (justify QC(b2)) makes b'' = b2, b' = b1: the lock stays on b2.
-  while (ch.c.at(3).status().view < view_number{5}) ch.c.step(3, ev::tick{});
+  to_view(ch.c, 3, 5);
   auto w = make_block(ch.c, *ch.b[2], view_number{5}, {}, 2);
   propose(ch.c, 3, *w);
   CHECK(ch.c.at(3).tree().contains(w->hash));
@@ -445,24 +457,37 @@ TEST_CASE("H20: getLeader is a deterministic function of the view that rotates t
 TEST_CASE("H21: a timer starts on entering each view and doubles on each expiry") {
   cluster c(4, 0, 5);
   c.set_down(0, true);
+  c.set_down(1, true); // no quorum can ask for a new view: replica 3 keeps timing out
   auto& r = c.at(3);
   CHECK(r.status().view == view_number{1});
   std::uint64_t ticks = 0;
-  std::vector<std::uint64_t> entered;
-  for (int k = 0; k < 40 && entered.size() < 3; ++k) {
-    auto before = r.status().view;
-    c.step(3, ev::tick{});
+  std::vector<std::uint64_t> expiries;
+  std::vector<std::uint64_t> asked;
+  for (int k = 0; k < 80 && expiries.size() < 3; ++k) {
+    auto out = feed(c, 3, ev::tick{});
     ++ticks;
-    if (r.status().view != before) {
-      entered.push_back(ticks);
-      ticks = 0;
+    for (const auto& m : out.messages) {
+      auto d = decode(m.frame);
+      if (d && d->type == msg_type::new_view) {
+        expiries.push_back(ticks);
+        asked.push_back(std::get<new_view>(d->msg).view.value());
+        ticks = 0;
+      }
     }
   }
-  REQUIRE(entered.size() == 3);
-  CHECK(entered[0] == 5);
-  CHECK(entered[1] == 10);
-  CHECK(entered[2] == 20);
+  REQUIRE(expiries.size() == 3);
+  CHECK(expiries[0] == 5);
+  CHECK(expiries[1] == 10);
+  CHECK(expiries[2] == 20);
+  CHECK(asked == std::vector<std::uint64_t>{2, 2, 2}); // asks again for nextView
   CHECK(r.status().view_changing);
+  CHECK(r.status().view == view_number{1}); // alone, it cannot race ahead
+  // With the others back, the timeout certificate forms and everybody enters view 2.
+  c.set_down(0, false);
+  c.set_down(1, false);
+  for (int k = 0; k < 40 && c.at(0).status().view < view_number{2}; ++k) c.run(1);
+  CHECK(c.at(3).status().view >= view_number{2});
+  CHECK(c.at(0).status().view >= view_number{2});
   // Progress (a QC for the previous view) resets the backoff to the base timeout.
   pacemaker pm(
       c.config().validators,
