@@ -878,10 +878,11 @@ void replica::apply_f_plus_one_rule() {
 }
 
 void replica::note_future_view(replica_id signer, view_number v) {
-  // Catch-up: f+1 replicas signing normal-case messages in views above ours prove that an
-  // honest replica entered such a view through a valid new-view we missed. Joining the view
-  // change for the smallest of them makes its primary send us that new-view; entering the
-  // view still needs the new-view itself (P26, P27), so safety is untouched.
+  // Catch-up: f+1 replicas signing messages of views above ours (pre-prepares, prepares,
+  // commits, view-changes) prove that an honest replica left our view. Joining the view
+  // change for the smallest of them makes the primary of that view send us its new-view if
+  // it has one; entering a view still needs the new-view itself (P26, P27), so safety is
+  // untouched. This extends P29, which counts view-changes only.
   if (signer == cfg_.self) return;
   auto& seen = future_views_[signer];
   if (v <= seen) return;
@@ -916,14 +917,17 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
     if (!view_changing_ && !last_nv_.empty() && is_primary()) send(m->from, last_nv_);
     return;
   }
-  auto it = vcs_.find(m->from);
+  const auto sender = m->from;
+  const auto target = m->new_view;
+  auto it = vcs_.find(sender);
   if (it == vcs_.end())
-    vcs_.emplace(m->from, stored_vc{std::move(*m), frame});
-  else if (m->new_view > it->second.msg.new_view)
+    vcs_.emplace(sender, stored_vc{std::move(*m), frame});
+  else if (target > it->second.msg.new_view)
     it->second = stored_vc{std::move(*m), frame};
   else
     return;
   apply_f_plus_one_rule();
+  if (target > view_) note_future_view(sender, target);
   check_view_change_quorum();
   maybe_send_new_view();
 }
