@@ -13,8 +13,9 @@ enum mutant : std::uint64_t {
   /// A backup accepts pre-prepares outside (h, H] (breaks P8): below h its log entry was
   /// truncated, so it prepares a second digest for an old (v, n). Caught by K4.
   accept_outside_watermarks = 2,
-  /// committed-local after 2f matching commits instead of 2f+1 (breaks P14): a commit quorum
-  /// no longer intersects every view-change quorum in a correct replica. Caught by K1.
+  /// The quorum helper is off by one: committed-local after 2f matching commits instead of
+  /// 2f+1 (breaks P14), and prepared after 2f−1 backup prepares (breaks P11). Under an
+  /// equivocating primary two honest replicas commit different digests. Caught by K1.
   commit_after_2f = 4,
   /// The constructor ignores the persisted log (breaks persist-before-send, known bug 9): a
   /// restarted primary reuses sequence numbers with other batches. Caught by K4.

@@ -555,7 +555,10 @@ void replica::check_prepared(std::uint64_t n) {
     ids.push_back(who);
     c.prepares.push_back(signed_by{who, e.sig});
   }
-  if (!is_quorum(ids)) return;
+  const auto w = cfg_.validators.weight_of(ids);
+  if (has_mutant(cfg_.mutants, commit_after_2f) ? w + 1 < cfg_.validators.quorum_weight()
+                                                : !cfg_.validators.is_quorum(w))
+    return; // P11
   s.prepared_now = true;
   s.cert = std::move(c);
   persist_slot(n, s);

@@ -773,3 +773,21 @@ TEST_CASE("P30: a replica behind a stable checkpoint fetches the certified state
     CHECK(c.committed[lag].back().index == 3);
   }
 }
+
+TEST_CASE("P29 (catch-up): f+1 replicas signing in a higher view pull a lagging replica into "
+          "the view change that returns it the new-view") {
+  for (auto n : sizes()) {
+    CAPTURE(n);
+    cluster c(n);
+    const auto f = (n - 1) / 3;
+    client cl(7);
+    // f messages of view 2 force nothing; f+1 make the replica ask for view 2
+    for (std::size_t i = 0; i < f; ++i)
+      deliver_to(c, 1, 3 + i, make_vote(c, 3 + i, msg_type::commit, 2, 1, digest{1}));
+    CHECK_FALSE(c.r(1).view_changing());
+    deliver_to(c, 1, 2, make_pp(c, 2, 2, 1, {cl.request()}));
+    CHECK(c.r(1).view_changing());
+    CHECK(c.r(1).view() == view_number{2});
+    CHECK_FALSE(c.r(1).accepted(1)); // nothing of view 2 accepted before its new-view
+  }
+}
