@@ -207,7 +207,10 @@ struct client_state {
 
 class simulation {
 public:
-  explicit simulation(const options& o) : o_(o), rng_(mix64(o.seed ^ 0x5157'0000ULL)) {}
+  /// A Twins scenario is its own seed, so `--twins --scenario S` replays exactly what the
+  /// enumeration ran.
+  explicit simulation(const options& o)
+      : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)) {}
 
   seed_result run() {
     setup();
@@ -876,8 +879,16 @@ private:
     const auto& s = *w.stmt;
     if (s.signer == in.id) return;
     auto [it, fresh] = in.received.emplace(key_of(s), s.content);
-    if (!fresh && it->second != s.content && in.last.view.value() <= s.view)
-      equivocation_reached_.insert(s.signer.value());
+    // Reached: the receiver was not past the statement's view nor its sequence number's
+    // stable checkpoint, where an engine may drop messages unread.
+    if (!fresh && it->second != s.content && in.last.view.value() <= s.view &&
+        (s.seq == 0 || s.seq > in.last.stable_index)) {
+      std::ostringstream os;
+      os << "replica " << in.id.value() << " received phase " << int{s.phase} << " view " << s.view
+         << " seq " << s.seq << " at t=" << now_ / units_per_tick << " while in view "
+         << in.last.view.value();
+      equivocation_reached_.emplace(s.signer.value(), os.str());
+    }
   }
 
   void check_evidence(const instance& in, const evidence& ev) {
@@ -1007,10 +1018,11 @@ private:
       }
     }
     if (o_.twins_scenario) {
-      for (auto culprit : equivocation_reached_) {
+      for (const auto& [culprit, where] : equivocation_reached_) {
         if (!accused_.count(culprit)) {
           fail("K8", "conflicting statements of replica " + std::to_string(culprit) +
-                         " reached an honest replica but no honest replica reported evidence");
+                         " reached an honest replica (" + where +
+                         ") but no honest replica reported evidence");
           return;
         }
       }
@@ -1040,7 +1052,7 @@ private:
   std::map<std::pair<public_key, std::uint64_t>,
            std::pair<std::shared_ptr<const client_request>, std::uint64_t>>
       submitted_;
-  std::set<std::uint32_t> equivocation_reached_;
+  std::map<std::uint32_t, std::string> equivocation_reached_; ///< culprit -> first seen
   std::set<std::uint32_t> accused_;
   std::uint64_t max_view_seen_ = 0, max_stable_ = 0;
   std::uint64_t fresh_index_ = ~std::uint64_t{0}; ///< K7: first entry with a fresh request

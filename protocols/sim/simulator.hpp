@@ -65,7 +65,7 @@ struct options {
 };
 
 inline constexpr std::uint64_t default_campaign_ticks = 400;
-inline constexpr std::uint64_t default_twins_ticks = 300;
+inline constexpr std::uint64_t default_twins_ticks = 200;
 
 /// What a run exercised; summed over a campaign.
 struct coverage {

@@ -1,5 +1,6 @@
 // bft sim: the deterministic simulator (protocols/sim). Campaigns over seeds, one seed's
 // replay with its trace hash, and the exhaustive Twins enumeration.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -14,7 +15,7 @@ namespace {
 struct sim_args {
   std::string protocol;
   std::size_t replicas = 4;
-  std::uint64_t seeds = 100;
+  std::uint64_t seeds = 0; ///< 0: 100 seeds, or every Twins scenario
   std::uint64_t first_seed = 1;
   std::int64_t seed = -1;
   std::size_t byzantine = 0;
@@ -103,13 +104,17 @@ int run(const sim_args& a) {
   const auto start = std::chrono::steady_clock::now();
   campaign_result res;
   if (a.twins) {
-    res = run_twins(o, 0, twins_scenarios, [](const options& fo, const seed_result& r) {
+    const auto count =
+        a.seeds == 0
+            ? twins_scenarios
+            : static_cast<std::uint32_t>(std::min<std::uint64_t>(a.seeds, twins_scenarios));
+    res = run_twins(o, 0, count, [](const options& fo, const seed_result& r) {
       print_failure("scenario", *fo.twins_scenario, fo, r);
     });
   } else {
-    res = run_campaign(o, a.first_seed, a.seeds, [](const options& fo, const seed_result& r) {
-      print_failure("seed", fo.seed, fo, r);
-    });
+    res = run_campaign(
+        o, a.first_seed, a.seeds == 0 ? 100 : a.seeds,
+        [](const options& fo, const seed_result& r) { print_failure("seed", fo.seed, fo, r); });
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -132,12 +137,13 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand("sim", "run the deterministic simulator over many seeds");
   cmd->add_option("--protocol", args->protocol, "pbft or hotstuff")->required();
   cmd->add_option("--replicas", args->replicas, "replicas n (default 4)");
-  cmd->add_option("--seeds", args->seeds, "number of seeds in the campaign (default 100)");
+  cmd->add_option("--seeds", args->seeds,
+                  "seeds in the campaign (default 100); with --twins, the first S scenarios");
   cmd->add_option("--first-seed", args->first_seed, "first seed of the campaign (default 1)");
   cmd->add_option("--seed", args->seed, "replay one seed and print its trace hash");
   cmd->add_option("--byzantine", args->byzantine, "Byzantine replicas (default 0)");
   cmd->add_option("--faults", args->faults, "none, network, crash or all (default all)");
-  cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 300)");
+  cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 200)");
   cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
   cmd->add_flag("--twins", args->twins, "enumerate the 3,375 Twins scenarios (n = 4)");
   cmd->add_option("--scenario", args->scenario, "with --twins: replay one scenario");
