@@ -51,7 +51,7 @@ std::vector<block_ptr> block_tree::path_from_root(const digest& to) const {
   return out;
 }
 
-void block_tree::set_root(chain_root r, std::size_t keep_executed) {
+std::vector<digest> block_tree::set_root(chain_root r, std::size_t keep_executed) {
   // Executed blocks on the path to the new root stay (a window of them); every other block
   // at or below the new root's height, and every block not descending from it, goes.
   std::set<digest> keep_below;
@@ -80,7 +80,11 @@ void block_tree::set_root(chain_root r, std::size_t keep_executed) {
       keep = b->parent == r.hash || (next.count(b->parent) != 0 && b->height > r.height.next());
     if (keep) next.emplace(b->hash, b);
   }
+  std::vector<digest> gone;
+  for (const auto& [h, b] : blocks_)
+    if (next.count(h) == 0 && b->height > bft::height{0}) gone.push_back(h);
   blocks_ = std::move(next);
+  return gone;
 }
 
 std::vector<block_ptr> block_tree::chain_down(const digest& h, std::size_t max) const {

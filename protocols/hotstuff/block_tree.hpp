@@ -39,7 +39,8 @@ public:
   [[nodiscard]] std::vector<block_ptr> path_from_root(const digest& to) const;
   /// Moves the root to `r` (a commit or a state transfer) and prunes: blocks not descending
   /// from the new root leave memory, and executed blocks more than `keep_executed` below it.
-  void set_root(chain_root r, std::size_t keep_executed);
+  /// Returns the hashes that left memory.
+  std::vector<digest> set_root(chain_root r, std::size_t keep_executed);
   /// Up to `max` blocks from `h` down through its parents (newest first), genesis excluded.
   [[nodiscard]] std::vector<block_ptr> chain_down(const digest& h, std::size_t max) const;
   [[nodiscard]] std::size_t size() const { return blocks_.size(); }

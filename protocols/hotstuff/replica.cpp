@@ -34,6 +34,21 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
   if (!cfg_.validators.contains(cfg_.self))
     throw std::invalid_argument("hotstuff: self is not in the validator set");
   const auto& rec = safety_.record();
+  // Stored blocks come back in height order; those that still reach the root are kept.
+  std::vector<block_ptr> stored;
+  const std::string prefix = block_key_prefix;
+  for (auto it = state.lower_bound(prefix);
+       it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    codec::reader r(it->second);
+    auto b = block::decode(r, it->second);
+    if (!r.finish()) throw std::invalid_argument("hotstuff: stored block is corrupt: " + it->first);
+    stored.push_back(std::make_shared<const block>(std::move(b)));
+  }
+  std::sort(stored.begin(), stored.end(), [](const block_ptr& a, const block_ptr& b) {
+    return a->height != b->height ? a->height < b->height : a->hash < b->hash;
+  });
+  for (const auto& b : stored)
+    if (b->height <= rec.exec.height || tree_.connects(*b)) tree_.insert(b);
   persisted_vote_view_ = rec.last_voted_view;
   committed_index_ = rec.exec.height.value();
   // Resume after everything voted or certified before the restart.
@@ -352,6 +367,9 @@ void replica::on_block_response(const block_response& m, replica_id from, ready&
 void replica::deliver(const pending_block& p, ready& out) {
   const auto& b = p.blk;
   tree_.insert(b);
+  codec::writer w(512 + b->requests.size() * 128);
+  b->encode(w);
+  out.persist.push_back(persist_op{block_key_prefix + to_hex(b->hash), w.take(), false});
   auto res = safety_.update(*b, tree_); // H10: on every delivered block, voted for or not
   dirty_ = dirty_ || res.changed;
   if (res.conflict)
@@ -524,7 +542,8 @@ void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
     committed_index_ = e.index;
     out.committed.push_back(std::move(e));
   }
-  tree_.set_root(safety_.record().exec, keep_executed());
+  for (const auto& h : tree_.set_root(safety_.record().exec, keep_executed()))
+    out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
   prune();
 }
 
@@ -657,7 +676,8 @@ void replica::on_state_installed(const ev::state_installed& e, ready& out) {
   dirty_ = true;
   committed_index_ = at.height.value();
   roots_[e.index] = e.state_root;
-  tree_.set_root(at, keep_executed());
+  for (const auto& h : tree_.set_root(at, keep_executed()))
+    out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
   fetches_.clear();
   prune();
   deliver_pending(out);

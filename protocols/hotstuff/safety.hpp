@@ -31,6 +31,9 @@ struct safety_record {
 
 /// The key under which the replica persists its safety record.
 inline constexpr const char* safety_key = "hotstuff/safety";
+/// Prefix of the keys of stored blocks ("hotstuff/block/<hex hash>"): the uncommitted chain
+/// and the executed window, so a restart does not depend on peers still holding them.
+inline constexpr const char* block_key_prefix = "hotstuff/block/";
 
 class safety {
 public:

@@ -115,9 +115,10 @@ TEST_CASE("regression cometbft#6031: the persist that covers a vote precedes it 
   auto b1 = make_block(c, *genesis_block(), view_number{1});
   auto r = feed(c, 3, ev::received{replica_id{1}, proposal_frame(c, *b1)});
   REQUIRE(votes_in(r).size() == 1);
-  REQUIRE(r.persist.size() == 1);
-  CHECK(r.persist[0].key == safety_key);
-  CHECK(safety_record::decode(r.persist[0].value)->last_voted_view == view_number{1});
+  REQUIRE(r.persist.size() == 2); // the block, then the safety record
+  CHECK(r.persist[0].key == block_key_prefix + to_hex(b1->hash));
+  CHECK(r.persist[1].key == safety_key);
+  CHECK(safety_record::decode(r.persist[1].value)->last_voted_view == view_number{1});
 }
 
 TEST_CASE("regression asonnino/hotstuff#15: a replica restarted from its records never votes "
@@ -153,6 +154,24 @@ TEST_CASE("a restarted replica keeps its lock and rejoins the chain") {
   CHECK(c.logs_agree());
 }
 
+TEST_CASE("all replicas crash at once and restart from their stores: the chain goes on") {
+  cluster c(4, 0, 4);
+  c.run(20);
+  auto before = c.committed(0).size();
+  REQUIRE(before > 5);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(c.store(i).size() > 1); // blocks are stored beside the safety record
+    c.restart(i);
+    CHECK(c.at(i).tree().contains(c.at(i).safety_state().high_qc.block));
+  }
+  c.queue().clear(); // messages in flight are lost too
+  c.run(60);
+  CHECK(c.committed(0).size() > before + 5);
+  CHECK(c.logs_agree());
+  // Pruned blocks leave the store as well as memory.
+  for (std::size_t i = 0; i < 4; ++i) CHECK(c.store(i).size() <= c.at(i).tree().size() + 1);
+}
+
 TEST_CASE("regression relab/hotstuff#24: a lagging replica stores blocks only after their "
           "parents and the cluster does not deadlock") {
   cluster c(4, 0, 3);
@@ -173,6 +192,24 @@ TEST_CASE("regression relab/hotstuff#24: a lagging replica stores blocks only af
   CHECK(!t.path_from_root(top->hash).empty());
 }
 
+TEST_CASE("all replicas crash at once and restart from their stores: the chain goes on") {
+  cluster c(4, 0, 4);
+  c.run(20);
+  auto before = c.committed(0).size();
+  REQUIRE(before > 5);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(c.store(i).size() > 1); // blocks are stored beside the safety record
+    c.restart(i);
+    CHECK(c.at(i).tree().contains(c.at(i).safety_state().high_qc.block));
+  }
+  c.queue().clear(); // messages in flight are lost too
+  c.run(60);
+  CHECK(c.committed(0).size() > before + 5);
+  CHECK(c.logs_agree());
+  // Pruned blocks leave the store as well as memory.
+  for (std::size_t i = 0; i < 4; ++i) CHECK(c.store(i).size() <= c.at(i).tree().size() + 1);
+}
+
 TEST_CASE("regression relab/hotstuff#244: duplicated votes neither stall QCs nor corrupt them") {
   cluster c(4);
   c.duplicate = [](const net_msg& m) {
@@ -186,6 +223,24 @@ TEST_CASE("regression relab/hotstuff#244: duplicated votes neither stall QCs nor
                  false};
   CHECK(verify_qc(c.at(1).safety_state().high_qc, ctx).has_value());
   CHECK(c.evidence().empty()); // a repeated identical vote is not equivocation
+}
+
+TEST_CASE("all replicas crash at once and restart from their stores: the chain goes on") {
+  cluster c(4, 0, 4);
+  c.run(20);
+  auto before = c.committed(0).size();
+  REQUIRE(before > 5);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(c.store(i).size() > 1); // blocks are stored beside the safety record
+    c.restart(i);
+    CHECK(c.at(i).tree().contains(c.at(i).safety_state().high_qc.block));
+  }
+  c.queue().clear(); // messages in flight are lost too
+  c.run(60);
+  CHECK(c.committed(0).size() > before + 5);
+  CHECK(c.logs_agree());
+  // Pruned blocks leave the store as well as memory.
+  for (std::size_t i = 0; i < 4; ++i) CHECK(c.store(i).size() <= c.at(i).tree().size() + 1);
 }
 
 TEST_CASE("regression relab/hotstuff#249: a Twins-style split cannot commit conflicting blocks "

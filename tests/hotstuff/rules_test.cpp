@@ -218,8 +218,9 @@ TEST_CASE("H8: votes go to strictly increasing views, recorded before the vote l
   chain ch({1});
   auto r = propose(ch.c, 3, *ch.b[1]);
   REQUIRE(votes_in(r).size() == 1);
-  REQUIRE(r.persist.size() == 1);
-  auto rec = safety_record::decode(r.persist[0].value);
+  REQUIRE_FALSE(r.persist.empty());
+  CHECK(r.persist.back().key == safety_key);
+  auto rec = safety_record::decode(r.persist.back().value);
   REQUIRE(rec.has_value());
   CHECK(rec->last_voted_view == view_number{1});
 }
