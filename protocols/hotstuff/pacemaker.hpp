@@ -45,7 +45,8 @@ private:
 
 class pacemaker {
 public:
-  static constexpr std::uint32_t max_backoff = 6;
+  /// Timeouts grow to 2^3 = 8 times the base at most, so views stay short after a storm.
+  static constexpr std::uint32_t max_backoff = 3;
 
   pacemaker(const validator_set& vs, std::unique_ptr<leader_election> election,
             std::uint64_t base_timeout_ticks);
