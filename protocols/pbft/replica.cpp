@@ -360,8 +360,9 @@ void replica::drop_pending(const client_request& r) {
 }
 
 void replica::arm_timer() {
-  if (!view_changing_ && !view_deadline_ && !pending_.empty() && !is_primary())
-    view_deadline_ = now_ + timeout_;
+  // P19 arms backups; the primary arms it too: a primary whose view the others already left
+  // (it missed the view change, or restarted into it) learns so only by timing out.
+  if (!view_changing_ && !view_deadline_ && !pending_.empty()) view_deadline_ = now_ + timeout_;
 }
 
 // ---- normal case (P7-P15) -----------------------------------------------------------------

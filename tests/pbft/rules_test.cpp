@@ -456,7 +456,7 @@ TEST_CASE("P19: a backup's timer runs while a request waits and stops when none 
     c.deliver_all();
     CHECK(c.r(1).view_timer_running());
     CHECK(c.r(1).pending_requests() == 1);
-    CHECK_FALSE(c.r(0).view_timer_running()); // the primary times no one
+    CHECK_FALSE(c.r(0).view_timer_running()); // the primary never heard of the last one
   }
 }
 
