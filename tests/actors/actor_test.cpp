@@ -126,7 +126,9 @@ struct metrics_holder {
 
 struct fixture : metrics_holder, test_coordinator_fixture<caf::actor_system_config> {
   network net;
-  std::vector<caf::actor> periodic; ///< actors with periodic timers, stopped before the end
+  /// Actors stopped before the end: those whose timers re-arm themselves, and fake stores
+  /// whose unanswered promises would otherwise keep actors alive (a test that fails midway).
+  std::vector<caf::actor> periodic;
 
   /// The base destructor runs the coordinator until no timer is left: stop the actors whose
   /// timers re-arm themselves first.
@@ -197,6 +199,7 @@ TEST_CASE_FIXTURE(fixture, "no vote leaves before the store confirms the persist
   };
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
+  periodic.push_back(store); // its held promises would keep the actors alive
   rc.state_machine = spawn_state_machine(sys, replica_id{0}, 100);
   rc.monitor = spawn_monitor(sys, rc.id);
   rc.links.emplace(replica_id{1}, sys.spawn(fake_link, out));
@@ -245,6 +248,7 @@ TEST_CASE_FIXTURE(fixture, "a store failure stops the replica before its vote le
   };
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
+  periodic.push_back(store); // its held promises would keep the actors alive
   rc.state_machine = spawn_state_machine(sys, replica_id{0}, 100);
   rc.monitor = spawn_monitor(sys, rc.id);
   rc.links.emplace(replica_id{1}, sys.spawn(fake_link, out));
@@ -275,6 +279,7 @@ TEST_CASE_FIXTURE(fixture, "committed requests reach the state machine and come 
   };
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
+  periodic.push_back(store); // its held promises would keep the actors alive
   auto sm = spawn_state_machine(sys, replica_id{0}, 100);
   rc.state_machine = sm;
   rc.monitor = spawn_monitor(sys, rc.id);
