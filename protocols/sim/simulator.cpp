@@ -1,6 +1,7 @@
 #include "protocols/sim/simulator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <exception>
 #include <map>
@@ -295,6 +296,9 @@ private:
           if (c == 1 && i == 0) continue;
           cs.targets.push_back(i);
         }
+      } else if (split_brain_ && c < 2) {
+        for (std::size_t i = 0; i < inst_.size(); ++i)
+          if (group_[i] == c) cs.targets.push_back(i);
       } else {
         for (std::size_t i = 0; i < inst_.size(); ++i) cs.targets.push_back(i);
       }
@@ -358,7 +362,28 @@ private:
     std::vector<std::size_t> ids(n_);
     for (std::size_t i = 0; i < n_; ++i) ids[i] = i;
     for (std::size_t i = 0; i + 1 < n_; ++i) std::swap(ids[i], ids[i + rng_.below(n_ - i)]);
-    for (std::size_t b = 0; b < std::min(o_.byzantine, n_); ++b) {
+    const std::size_t k = std::min(o_.byzantine, n_);
+    // Beyond f (positive controls) the Byzantine replicas collude as split brains: each runs
+    // two honest instances with its key, one beside each half of the honest replicas, which
+    // a permanent partition keeps apart, so both halves can gather quorums on their own.
+    split_brain_ = k > f_ && k < n_;
+    if (split_brain_) {
+      group_.assign(n_, 0);
+      for (std::size_t b = k; b < n_; ++b) group_[ids[b]] = (b - k) % 2;
+      for (std::size_t b = 0; b < k; ++b) {
+        auto& orig = *inst_[ids[b]];
+        orig.honest = false;
+        auto in = std::make_unique<instance>(o_.checkpoint_interval);
+        in->idx = inst_.size();
+        in->id = orig.id;
+        in->signer = std::make_unique<crypto::fake_signer>(in->id.value() + 1);
+        in->cfg = orig.cfg;
+        in->honest = false;
+        group_.push_back(1);
+        inst_.push_back(std::move(in));
+      }
+    }
+    for (std::size_t b = 0; b < k && !split_brain_; ++b) {
       auto& in = *inst_[ids[b]];
       in.honest = false;
       while (in.byz == 0) in.byz = static_cast<std::uint32_t>(rng_.next()) & byz_all;
@@ -697,6 +722,7 @@ private:
       const auto mask = rounds_[round];
       return ((mask >> from) & 1) == ((mask >> to) & 1);
     }
+    if (split_brain_) return group_[from] == group_[to];
     for (const auto& p : partitions_) {
       if (now_ < p.start || now_ >= p.end) continue;
       switch (p.kind) {
@@ -1045,6 +1071,8 @@ private:
   bool async_sync_ = false;
   std::vector<partition_window> partitions_;
   std::array<std::uint64_t, 3> rounds_{};
+  bool split_brain_ = false;
+  std::vector<std::uint8_t> group_; ///< split brain: the side of each instance
   // checker state
   std::map<std::uint64_t, std::pair<digest, std::uint32_t>> agreed_;
   std::map<std::uint64_t, std::pair<digest, std::uint32_t>> roots_;

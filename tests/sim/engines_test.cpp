@@ -195,8 +195,9 @@ TEST_CASE("hotstuff: with more than f Byzantine replicas the checkers report vio
 }
 TEST_CASE("hotstuff: every seeded mutant is caught by a campaign or by Twins") {
   // FINDINGS.md F5: the HotStuff inspector's forged QC only weakens the QC of a certified
-  // block, and no campaign or Twins scenario yet forks an honest lock.
-  mutants("hotstuff", 60, 400, {"vote_without_lock_check", "accept_qc_with_duplicate_signer"});
+  // block, and no campaign or Twins scenario yet forks an honest lock or a two-chain commit.
+  mutants("hotstuff", 60, 400,
+          {"vote_without_lock_check", "accept_qc_with_duplicate_signer", "commit_on_two_chain"});
 }
 TEST_CASE("hotstuff: K9 one seed replayed twice gives the same trace hash") {
   determinism("hotstuff");
