@@ -918,7 +918,13 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
   if (m->new_view < view_ || (m->new_view == view_ && !view_changing_)) {
     // The sender is behind: the primary gives it the new-view that started this view (only
     // the signer sends its own frame, so no replica relays another's signature).
-    if (!view_changing_ && !last_nv_.empty() && is_primary()) send(m->from, last_nv_);
+    if (!view_changing_ && m->new_view == view_) {
+      if (is_primary() && !last_nv_.empty())
+        send(m->from, last_nv_);
+      else if (!entry_vc_.empty())
+        send(m->from, entry_vc_); // our own view-change for this view: with it the sender
+                                  // can hold 2f+1, start its timer (P28) and move on
+    }
     return;
   }
   const auto sender = m->from;
@@ -1046,6 +1052,8 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   if (plan.min_s.seq > stable_.seq) make_stable(plan.min_s); // P25/P30
   view_ = v;
   view_changing_ = false;
+  entry_vc_ =
+      own_vc_.empty() || decode_view_change(own_vc_)->new_view != v ? bytes{} : std::move(own_vc_);
   own_vc_.clear();
   last_nv_ = nv_frame;
   view_deadline_.reset();

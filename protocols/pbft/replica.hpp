@@ -169,6 +169,7 @@ private:
   bool view_changing_ = false;
   bytes own_vc_;            ///< own view-change frame for view_ while view-changing
   bytes last_nv_;           ///< the new-view frame that started view_ (served to laggards)
+  bytes entry_vc_;          ///< own view-change for view_, if it sent one (served to laggards)
   checkpoint_proof stable_; ///< h and its proof
   std::map<std::uint64_t, slot> log_;
   std::uint64_t next_seq_ = 0; ///< primary: last assigned sequence number
