@@ -16,14 +16,21 @@ digest salted(const digest& d, std::uint64_t salt) {
   return crypto::sha3_256(w.data());
 }
 
-/// A QC that only the certificate check can refuse: one signer counted twice (even salt) or
-/// one signature flipped (odd salt). The genesis QC gains a forged signature.
-quorum_cert forge(quorum_cert qc, std::uint64_t salt) {
-  if (qc.sigs.empty()) {
+/// A QC that only the certificate check can refuse. Even salt: the forger's own valid vote
+/// counted as a whole quorum (one signer, many times), for the newest view the message allows
+/// (`top_view`), which would let it lift any replica that counted it over its lock. Odd salt:
+/// one signature flipped (the genesis QC gains a forged signature instead).
+quorum_cert forge(quorum_cert qc, std::uint64_t salt, const crypto::signer& s,
+                  const engine_config& cfg, view_number top_view) {
+  if (salt % 2 == 0) {
+    if (top_view > qc.view) qc.view = top_view;
+    if (qc.view == view_number{0}) qc.view = view_number{1};
+    auto body = vote_body(qc.block, qc.view, qc.height, cfg.self);
+    auto sig = s.sign(codec::signing_bytes(vote_tag, cfg.chain_id, cfg.epoch, body));
+    qc.sigs.assign(cfg.validators.size(), qc_signature{cfg.self, sig});
+  } else if (qc.sigs.empty()) {
     qc.view = qc.view.next();
     qc.sigs.push_back({replica_id{0}, signature{}});
-  } else if (salt % 2 == 0 && qc.sigs.size() >= 2) {
-    qc.sigs.back() = qc.sigs.front();
   } else {
     qc.sigs[salt % qc.sigs.size()].sig[salt % 64] ^= 0x5a;
   }
@@ -110,12 +117,12 @@ public:
     if (!d) return std::nullopt;
     if (d->type == msg_type::proposal) {
       block b = *std::get<proposal>(d->msg).blk;
-      b.justify = forge(b.justify, salt);
+      b.justify = forge(b.justify, salt, s, cfg, view_number{b.view.value() - 1});
       return resign_block(std::move(b), s, cfg);
     }
     if (d->type == msg_type::new_view) {
       auto m = std::get<new_view>(d->msg);
-      m.high_qc = forge(m.high_qc, salt);
+      m.high_qc = forge(m.high_qc, salt, s, cfg, view_number{m.view.value() - 1});
       return encode_new_view(m, s, ctx_of(cfg));
     }
     return std::nullopt;

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "protocols/hotstuff/inspector.hpp"
+#include "protocols/hotstuff/mutants.hpp"
 #include "tests/hotstuff/harness.hpp"
 
 using namespace bft;
@@ -97,8 +98,9 @@ TEST_CASE("forged-certificate variants are refused by the QC check alone") {
     auto b1 = make_block(c, *genesis_block(), view_number{1});
     auto b2 = make_block(c, *b1, view_number{2});
     c.step(3, ev::received{replica_id{1}, proposal_frame(c, *b1)});
-    auto forged =
-        insp->forged_certificate_variant(proposal_frame(c, *b2), c.signer(1), c.config(), salt);
+    auto cfg1 = c.config();
+    cfg1.self = replica_id{1};
+    auto forged = insp->forged_certificate_variant(proposal_frame(c, *b2), c.signer(1), cfg1, salt);
     REQUIRE(forged);
     // Signed correctly by the leader: only the certificate is wrong.
     CHECK(insp->statement_of(*forged, c.config().validators, c.verifier(), c.config()));
@@ -107,6 +109,14 @@ TEST_CASE("forged-certificate variants are refused by the QC check alone") {
     REQUIRE_FALSE(c.rejected().empty());
     CHECK(c.rejected().back().reason.find("QC") != std::string::npos);
     CHECK(c.at(3).safety_state().last_voted_view == view_number{1});
+    if (salt % 2 == 0) {
+      // One signer's vote repeated as a quorum: refused, except by the mutant.
+      cluster m(4, static_cast<std::uint64_t>(mutant::accept_qc_with_duplicate_signer), 8,
+                pinned(1));
+      m.step(3, ev::received{replica_id{1}, proposal_frame(m, *b1)});
+      m.step(3, ev::received{replica_id{1}, *forged});
+      CHECK(m.at(3).safety_state().last_voted_view == view_number{2});
+    }
   }
 }
 
