@@ -4,6 +4,7 @@
 
 #include "tests/actors/caf_doctest.hpp"
 
+#include "actors/coro.hpp"
 #include "actors/spawn.hpp"
 #include "crypto/fake_signer.hpp"
 #include "protocols/common/codec.hpp"
@@ -409,4 +410,72 @@ TEST_CASE_FIXTURE(fixture, "a replica whose peer restarts reconnects") {
   consume_messages();
   REQUIRE(second->frames.size() == 2);
   CHECK(second->frames[1].data == "after");
+}
+
+namespace {
+
+/// Counts live instances, to see coroutine frames being destroyed.
+struct frame_witness {
+  std::shared_ptr<int> live;
+  explicit frame_witness(std::shared_ptr<int> l) : live(std::move(l)) { ++*live; }
+  frame_witness(const frame_witness&) = delete;
+  frame_witness& operator=(const frame_witness&) = delete;
+  ~frame_witness() { --*live; }
+};
+
+struct waiter_state {
+  static inline const char* name = "test.waiter";
+  std::vector<std::string> got;
+  coro_scope scope;
+};
+using waiter_self = caf::stateful_actor<waiter_state>*;
+
+task read_twice(coro_scope&, waiter_self self, state_machine_actor sm, std::shared_ptr<int> live) {
+  frame_witness w(live);
+  auto a = co_await request_awaiter<read_answer, caf::event_based_actor, state_machine_actor,
+                                    read_atom, std::string>(self, sm, std::chrono::seconds(5),
+                                                            read_atom::value, std::string("k"));
+  self->state.got.push_back(a && a->value ? *a->value : std::string("none"));
+  auto b = co_await request_awaiter<read_answer, caf::event_based_actor, state_machine_actor,
+                                    read_atom, std::string>(self, sm, std::chrono::seconds(5),
+                                                            read_atom::value, std::string("z"));
+  self->state.got.push_back(b && b->value ? *b->value : std::string("none"));
+}
+
+caf::behavior waiter(waiter_self self, state_machine_actor sm, std::shared_ptr<int> live,
+                     std::shared_ptr<std::vector<std::string>> out) {
+  read_twice(self->state.scope, self, sm, live);
+  return {
+      [self, out](status_atom) { *out = self->state.got; },
+  };
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a coroutine reads top to bottom across two requests") {
+  auto sm = spawn_state_machine(sys, replica_id{0}, 100);
+  auto live = std::make_shared<int>(0);
+  auto out = std::make_shared<std::vector<std::string>>();
+  auto w = sys.spawn(waiter, sm, live, out);
+  consume_messages();
+  caf::anon_send(w, status_atom::value);
+  consume_messages();
+  CHECK(*out == std::vector<std::string>{"none", "none"});
+  CHECK(*live == 0); // the finished coroutine freed its frame
+}
+
+TEST_CASE_FIXTURE(fixture, "a coroutine frame is freed when its actor stops while it waits") {
+  // A state machine that never runs: the first request stays unanswered.
+  auto live = std::make_shared<int>(0);
+  auto out = std::make_shared<std::vector<std::string>>();
+  auto silent = sys.spawn(fake_gateway); // answers nothing the waiter asks for
+  auto w = sys.spawn(waiter, caf::actor_cast<state_machine_actor>(silent), live, out);
+  REQUIRE(sched.prioritize(w));
+  sched.run_once(); // the waiter starts and suspends on its first request
+  CHECK(*live == 1);
+  caf::anon_send_exit(w, caf::exit_reason::kill);
+  REQUIRE(sched.prioritize(w)); // the waiter handles its exit before any reply could come
+  sched.run_once();
+  CHECK(*live == 0);
+  consume_messages();
 }
