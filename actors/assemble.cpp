@@ -3,6 +3,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
 
 namespace bft::actors {
@@ -15,7 +16,8 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
   replica_handles h;
   auto restored = st->load();
   h.store = spawn_store(sys, st);
-  h.state_machine = spawn_state_machine(sys, id.self, engine.checkpoint_interval);
+  h.state_machine = spawn_state_machine(sys, id.self, engine.checkpoint_interval,
+                                        std::dynamic_pointer_cast<rocksdb_storage>(st));
   h.monitor = spawn_monitor(sys, id);
   for (const auto& v : id.validators.members()) {
     if (v.id == id.self) continue;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/log.hpp"
+#include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
 #include "crypto/ed25519.hpp"
 
@@ -44,6 +45,30 @@ replica_view query(caf::scoped_actor& self, const replica_handles& h) {
 int run_cluster(const cluster_options& o, const std::atomic<bool>& stop) {
   auto log = component_logger("cluster");
   const auto n = o.engines.size();
+  std::vector<std::shared_ptr<storage>> stores;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (o.data_dir.empty()) {
+      stores.push_back(std::make_shared<memory_storage>());
+      continue;
+    }
+    std::string name = "replica-";
+    name += std::to_string(i);
+    auto dir = o.data_dir / name;
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+      std::fprintf(stderr,
+                   "bft cluster: %s holds the store of an earlier run; bft cluster makes new "
+                   "keys each run, so --data-dir must name a new or empty directory\n",
+                   dir.c_str());
+      return 2;
+    }
+    auto rs = rocksdb_storage::open(dir);
+    if (!rs) {
+      std::fprintf(stderr, "bft cluster: %s\n", rs.error().message().c_str());
+      return 2;
+    }
+    stores.push_back(std::shared_ptr<rocksdb_storage>(std::move(rs).value()));
+  }
   metrics m; // outlives the actor system: actors hold pointers to it
   caf::actor_system_config cfg;
   configure(cfg);
@@ -69,7 +94,7 @@ int run_cluster(const cluster_options& o, const std::atomic<bool>& stop) {
     id.verifier = o.verifier;
     id.probes = &m;
     replicas.push_back(assemble_replica(
-        sys, id, o.engines[i], o.make_engine, std::make_shared<memory_storage>(),
+        sys, id, o.engines[i], o.make_engine, stores[i],
         [&dir](replica_id peer) { return make_local_transport(dir, peer); }, o.tick));
     dir->set(id.self, replicas.back().acceptor);
   }

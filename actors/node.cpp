@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/log.hpp"
+#include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
 
 namespace bft::actors {
@@ -23,6 +24,18 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
       return 1;
     }
   }
+  std::shared_ptr<storage> store = std::make_shared<memory_storage>();
+  if (!o.data_dir.empty()) {
+    auto rs = rocksdb_storage::open(o.data_dir);
+    if (!rs) {
+      log->error("node cannot open store error=\"{}\"", rs.error().message());
+      return 1;
+    }
+    auto p = rs.value()->committed();
+    log->info("node opens store dir={} records={} committed_height={}", o.data_dir.string(),
+              rs.value()->load().size(), p ? p->height : 0);
+    store = std::shared_ptr<rocksdb_storage>(std::move(rs).value());
+  }
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system sys{cfg};
@@ -36,7 +49,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
   id.probes = &m;
   auto peers = o.peers;
   auto h = assemble_replica(
-      sys, id, o.engine, o.make_engine, std::make_shared<memory_storage>(),
+      sys, id, o.engine, o.make_engine, store,
       [&peers](replica_id peer) {
         auto it = peers.find(peer);
         auto a = it == peers.end() ? peer_address{"127.0.0.1", 0} : it->second;
@@ -54,8 +67,8 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
   log->info("node listens node={} address={}:{} peers={} metrics={} chain={}", id.self.value(),
             o.listen.host, *bound, o.peers.size(),
             o.metrics_address.empty() ? "off" : o.metrics_address, id.chain_id);
-  log->warn("node keeps its safety records in memory: a restarted replica starts empty "
-            "(durable storage is a later step)");
+  if (o.data_dir.empty())
+    log->warn("node keeps its safety records in memory: a restarted replica starts empty");
 
   caf::scoped_actor self{sys};
   auto next = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,7 @@ struct cluster_options {
   std::size_t tx_size = 64;
   std::size_t clients = 16; ///< concurrent clients of the load (one request in flight each)
   std::string metrics_address;
+  std::filesystem::path data_dir; ///< non-empty: a RocksDB store per replica in replica-<i>/
 };
 
 /// Runs an in-process cluster with a built-in load, a status line per second and a summary.
@@ -54,7 +56,8 @@ struct node_options {
   std::chrono::milliseconds tick{10};
   peer_address listen;
   std::map<replica_id, peer_address> peers;
-  std::string metrics_address; ///< empty: no /metrics
+  std::string metrics_address;    ///< empty: no /metrics
+  std::filesystem::path data_dir; ///< non-empty: the RocksDB store; empty: memory (tests)
 };
 
 /// Runs one replica until `stop`; returns the exit status.

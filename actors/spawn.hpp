@@ -19,6 +19,8 @@
 
 namespace bft::actors {
 
+class rocksdb_storage;
+
 /// How a link reaches its peer's acceptor. `connect` must eventually send the link either
 /// `(link_up_atom, acceptor)` or `(link_fail_atom, reason)`, and must not block the caller.
 /// Nothing above the link knows which transport it uses.
@@ -108,8 +110,11 @@ struct client_config {
 };
 
 store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st);
+/// With `durable`, the state machine rebuilds its state from it at start and commits each
+/// applied entry to it (actors/rocksdb_storage.hpp, `persist_applied`).
 state_machine_actor spawn_state_machine(caf::actor_system& sys, replica_id self,
-                                        std::uint64_t checkpoint_interval);
+                                        std::uint64_t checkpoint_interval,
+                                        std::shared_ptr<rocksdb_storage> durable = nullptr);
 monitor_actor spawn_monitor(caf::actor_system& sys, identity id);
 link_actor spawn_link(caf::actor_system& sys, link_config cfg, std::unique_ptr<transport> t);
 replica_actor spawn_replica(caf::actor_system& sys, replica_config cfg);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/log.hpp"
+#include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
 
 namespace bft::actors {
@@ -19,21 +20,48 @@ struct state_machine_state {
   std::vector<gateway_actor> subscribers;
   std::shared_ptr<spdlog::logger> log = component_logger("state");
   replica_id self{0};
+  std::shared_ptr<rocksdb_storage> durable; ///< null: the state lives in memory only
 };
 
 state_machine_actor::behavior_type
 state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self, replica_id id,
-                 std::uint64_t checkpoint_interval) {
+                 std::uint64_t checkpoint_interval, std::shared_ptr<rocksdb_storage> durable) {
   self->state.self = id;
   self->state.checkpoint_interval = checkpoint_interval == 0 ? 100 : checkpoint_interval;
+  self->state.durable = std::move(durable);
+  if (self->state.durable) {
+    if (auto r = recover_kv(*self->state.durable, self->state.kv); !r) {
+      self->state.log->critical("state cannot recover from store node={} error=\"{}\"", id.value(),
+                                r.error().message());
+      self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
+    } else {
+      self->state.log->info("state recovers from store node={} height={}", id.value(),
+                            self->state.kv.applied_index());
+    }
+  }
   return {
       [self](commit_atom, commit_batch& batch) -> executed_list {
         auto& st = self->state;
         executed_list out;
         for (const auto& entry : batch.entries) {
           if (entry.index <= st.kv.applied_index()) continue; // replayed after a restart
+          if (st.durable && entry.index != st.kv.applied_index() + 1) {
+            // Entries committed before a crash never reached the store: applying this one
+            // would diverge. Stop applying until a state transfer (not in this runtime yet).
+            st.log->error("state is behind the engine node={} applied={} next={}", st.self.value(),
+                          st.kv.applied_index(), entry.index);
+            break;
+          }
           auto outcomes = st.kv.apply(entry);
           auto root = st.kv.state_root();
+          if (st.durable) {
+            if (auto r = persist_applied(*st.durable, st.kv, entry, st.checkpoint_interval); !r) {
+              st.log->critical("state stops: store failed node={} error=\"{}\"", st.self.value(),
+                               r.error().message());
+              self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
+              return out;
+            }
+          }
           if (entry.index % st.checkpoint_interval == 0) {
             st.last_snapshot = st.kv.snapshot();
             st.log->debug("state takes snapshot node={} index={} bytes={}", st.self.value(),
@@ -68,8 +96,9 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
 } // namespace
 
 state_machine_actor spawn_state_machine(caf::actor_system& sys, replica_id self,
-                                        std::uint64_t checkpoint_interval) {
-  return sys.spawn(state_machine_fn, self, checkpoint_interval);
+                                        std::uint64_t checkpoint_interval,
+                                        std::shared_ptr<rocksdb_storage> durable) {
+  return sys.spawn(state_machine_fn, self, checkpoint_interval, std::move(durable));
 }
 
 } // namespace bft::actors

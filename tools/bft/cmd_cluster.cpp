@@ -30,6 +30,7 @@ struct cluster_cli {
   std::size_t tx_size = 64;
   std::size_t clients = 16;
   std::string metrics;
+  std::string data_dir;
 };
 
 bft::actors::engine_factory factory_for(const std::string& protocol) {
@@ -66,6 +67,9 @@ const bft::cli::command_registrar reg("cluster", [](CLI::App& app, int& status) 
       ->capture_default_str();
   cmd->add_option("--metrics", o->metrics, "serve Prometheus /metrics on HOST:PORT")
       ->type_name("HOST:PORT");
+  cmd->add_option("--data-dir", o->data_dir,
+                  "keep each replica's RocksDB store in DIR/replica-<i> (default: memory)")
+      ->type_name("DIR");
   cmd->callback([&status, o] {
     if (!o->metrics.empty()) {
       auto hp = bft::config::parse_host_port(o->metrics);
@@ -97,6 +101,7 @@ const bft::cli::command_registrar reg("cluster", [](CLI::App& app, int& status) 
     co.tx_size = o->tx_size;
     co.clients = o->clients;
     co.metrics_address = o->metrics;
+    co.data_dir = o->data_dir;
     std::signal(SIGINT, on_cluster_signal);
     std::signal(SIGTERM, on_cluster_signal);
     status = bft::actors::run_cluster(co, g_stop);

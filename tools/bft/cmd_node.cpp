@@ -75,6 +75,7 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
       no.peers[v.id] = {hp->host, hp->port};
     }
     no.metrics_address = b->node.metrics;
+    no.data_dir = b->node.data_dir;
     std::signal(SIGINT, on_node_signal);
     std::signal(SIGTERM, on_node_signal);
     status = bft::actors::run_node(no, g_stop);
