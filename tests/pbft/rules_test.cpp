@@ -791,3 +791,22 @@ TEST_CASE("P29 (catch-up): f+1 replicas signing in a higher view pull a lagging 
     CHECK_FALSE(c.r(1).accepted(1)); // nothing of view 2 accepted before its new-view
   }
 }
+
+TEST_CASE("P28 (catch-up): a replica that missed the new-view gets the view-changes it needs to "
+          "start its timer") {
+  cluster c(4);
+  client cl(7);
+  force_view_change(c, cl);
+  auto own = sent_of(c, 2, msg_type::view_change);
+  REQUIRE_FALSE(own.empty());
+  c.sent[1].clear();
+  c.sent[2].clear();
+  // replica 3 asks again for view 1 (it missed the new-view)
+  deliver_to(c, 2, 3, make_vc(c, 3, 1));
+  REQUIRE(c.sent[2].size() == 1);
+  CHECK(c.sent[2][0].to == replica_id{3});
+  CHECK(c.sent[2][0].frame == own.back()); // its own view-change, never another's frame
+  deliver_to(c, 1, 3, make_vc(c, 3, 1));
+  REQUIRE(c.sent[1].size() == 1);
+  CHECK(frame_type(c.sent[1][0].frame) == msg_type::new_view); // the primary: its new-view
+}
