@@ -915,6 +915,9 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
                      std::to_string(m->new_view.value()) + " dropped: " + err_text(r.error()));
     return;
   }
+  // Two different view-changes signed by one replica for one view are equivocation (K8).
+  note_statement(m->from, static_cast<std::uint8_t>(phase::view_change), m->new_view.value(), 0,
+                 crypto::sha3_256(signing_payload(sctx_, *m)), frame);
   if (m->new_view < view_ || (m->new_view == view_ && !view_changing_)) {
     // The sender is behind: the primary gives it the new-view that started this view (only
     // the signer sends its own frame, so no replica relays another's signature).
@@ -982,17 +985,23 @@ void replica::on_new_view(replica_id from, const bytes& frame) {
     reject(from, "malformed new-view: " + err_text(m.error()));
     return;
   }
-  if (m->view < view_ || (m->view == view_ && !view_changing_)) return; // stale or known
+  if (m->view < view_) return; // stale
   if (m->from != primary_of(m->view)) {
     reject(from, "new-view not signed by the primary of its view");
     return;
   }
-  const auto c = vctx();
+  const auto nv_payload = signing_payload(sctx_, *m);
   if (!cfg_.validators.contains(m->from) ||
-      !verifier_.verify(cfg_.validators.find(m->from)->key, signing_payload(sctx_, *m), m->sig)) {
+      !verifier_.verify(cfg_.validators.find(m->from)->key, nv_payload, m->sig)) {
     reject(from, "new-view signature does not verify");
     return;
   }
+  // Two different new-views signed by one primary for one view are equivocation (K8), even
+  // when this replica already entered the view through the first one.
+  note_statement(m->from, static_cast<std::uint8_t>(phase::new_view), m->view.value(), 0,
+                 crypto::sha3_256(nv_payload), frame);
+  if (m->view == view_ && !view_changing_) return; // known
+  const auto c = vctx();
   std::vector<view_change> vset;
   std::set<replica_id> seen;
   for (const auto& f : m->view_changes) {
@@ -1108,7 +1117,10 @@ void replica::note_statement(replica_id signer, std::uint8_t ph, std::uint64_t v
   // Bounded record: views around ours, sequence numbers inside the window.
   if (v + 1 < view_.value() || v > view_.value() + 1) return;
   const auto h = stable_.seq.value();
-  if (ph == static_cast<std::uint8_t>(phase::checkpoint)) {
+  if (ph == static_cast<std::uint8_t>(phase::new_view) ||
+      ph == static_cast<std::uint8_t>(phase::view_change)) {
+    // one slot per view; the view bound above keeps the record small
+  } else if (ph == static_cast<std::uint8_t>(phase::checkpoint)) {
     if (n <= h || n > h + 4 * window_) return;
   } else if (n <= h || n > h + window_) {
     return;

@@ -82,7 +82,7 @@ TEST_CASE("H1: a QC needs more than two thirds of the weight from distinct known
   }
 }
 
-TEST_CASE("H2: a block holds parent, batch, justify and height; branches that do not extend "
+TEST_CASE("H2: a block holds parent, batch, justify and height, branches that do not extend "
           "each other conflict") {
   chain ch({1, 2});
   auto fork = make_block(ch.c, *ch.b[1], view_number{3}, {}, 7);
@@ -225,7 +225,7 @@ TEST_CASE("H8: votes go to strictly increasing views, recorded before the vote l
   CHECK(rec->last_voted_view == view_number{1});
 }
 
-TEST_CASE("H9: only leader(view)'s proposal counts, once per view; votes go to the next leader") {
+TEST_CASE("H9: only leader(view)'s proposal counts, once per view, votes go to the next leader") {
   cluster c(4);
   // View 1 is led by replica 1; replica 2 proposing for view 1 is rejected.
   block forged = *make_block(c, *genesis_block(), view_number{1});
@@ -331,7 +331,7 @@ TEST_CASE("H15: onCommit executes every uncommitted ancestor first, oldest first
   CHECK(ch.c.at(3).safety_state().exec.hash == ch.b[4]->hash);
 }
 
-TEST_CASE("H16: V[b] ignores a replica's second vote; the QC forms at n - f distinct votes") {
+TEST_CASE("H16: V[b] ignores a replica's second vote, the QC forms at n - f distinct votes") {
   for (bool mutant_on : {false, true}) {
     CAPTURE(mutant_on);
     cluster c(4, mutant_on ? static_cast<std::uint64_t>(mutant::count_duplicate_votes) : 0);
@@ -416,7 +416,7 @@ TEST_CASE("H18: an incumbent leader chains on its own leaf without new-view mess
   CHECK(c.logs_agree());
 }
 
-TEST_CASE("H19: on leaving a view a replica sends its highest QC; the receiver adopts it") {
+TEST_CASE("H19: on leaving a view a replica sends its highest QC, the receiver adopts it") {
   chain ch({1, 2, 3});
   for (int k = 1; k <= 3; ++k) propose(ch.c, 3, *ch.b[k]);
   ch.c.queue().clear();

@@ -34,7 +34,7 @@ void force_view_change(cluster& c, client& cl) {
 
 } // namespace
 
-TEST_CASE("P1: the primary of view v is replica v mod n; the others are backups") {
+TEST_CASE("P1: the primary of view v is replica v mod n, the others are backups") {
   for (auto n : sizes()) {
     CAPTURE(n);
     auto vs = make_validators(n);
@@ -122,7 +122,7 @@ TEST_CASE("P5: a backup relays a client request to the primary and arms its time
   }
 }
 
-TEST_CASE("P6: the optional read-only path is not implemented; reads are ordered like writes") {
+TEST_CASE("P6: the optional read-only path is not implemented, reads are ordered like writes") {
   // Documented in protocols/pbft/README.md: reads on tentative state need an execution-layer
   // query path that the engine contract does not have. A request without transactions is
   // ordered and executed like any other.
@@ -224,7 +224,7 @@ TEST_CASE("P8: a backup ignores a pre-prepare outside (h, H]") {
   }
 }
 
-TEST_CASE("P9: on acceptance a backup multicasts a prepare and logs both; the primary sends no "
+TEST_CASE("P9: on acceptance a backup multicasts a prepare and logs both, the primary sends no "
           "prepare") {
   for (auto n : sizes()) {
     CAPTURE(n);
@@ -264,7 +264,7 @@ TEST_CASE("P10: prepares and commits that precede the pre-prepare are logged") {
   }
 }
 
-TEST_CASE("P11: prepared needs 2f prepares from distinct backups; duplicates and the primary's "
+TEST_CASE("P11: prepared needs 2f prepares from distinct backups, duplicates and the primary's "
           "prepare do not count") {
   for (auto n : sizes()) {
     CAPTURE(n);
@@ -344,7 +344,7 @@ TEST_CASE("P14: committed-local needs prepared plus 2f+1 matching commits from d
   }
 }
 
-TEST_CASE("P15: execution follows sequence numbers; commits may finish out of order; null "
+TEST_CASE("P15: execution follows sequence numbers, commits may finish out of order, null "
           "requests are no-ops") {
   cluster c(4);
   client cl(7);
@@ -416,7 +416,7 @@ TEST_CASE("P17: 2f+1 matching checkpoints make it stable and drop the log at or 
   }
 }
 
-TEST_CASE("P18: h is the last stable checkpoint and H = h + 2K; both move only when a "
+TEST_CASE("P18: h is the last stable checkpoint and H = h + 2K, both move only when a "
           "checkpoint becomes stable") {
   cluster c(4, 2);
   c.auto_execute = false;
@@ -682,7 +682,7 @@ TEST_CASE("P26: a backup accepts a new-view only if O matches its recomputation,
   }
 }
 
-TEST_CASE("P27: views only increase; no pre-prepare for a higher view is accepted before its "
+TEST_CASE("P27: views only increase, no pre-prepare for a higher view is accepted before its "
           "new-view") {
   cluster c(4);
   client cl(7);
@@ -700,7 +700,7 @@ TEST_CASE("P27: views only increase; no pre-prepare for a higher view is accepte
   CHECK_FALSE(c.r(2).view_changing());
 }
 
-TEST_CASE("P28: after its view-change a replica starts the timer only on 2f+1 view-changes; on "
+TEST_CASE("P28: after its view-change a replica starts the timer only on 2f+1 view-changes, on "
           "expiry it moves to v+2 with a doubled timeout") {
   cluster c(4);
   client cl(7);
@@ -727,7 +727,7 @@ TEST_CASE("P28: after its view-change a replica starts the timer only on 2f+1 vi
 }
 
 TEST_CASE("P29: f+1 view-changes from others for higher views force a view-change for the "
-          "smallest; f force nothing") {
+          "smallest, f force nothing") {
   for (auto n : sizes()) {
     CAPTURE(n);
     cluster c(n);
