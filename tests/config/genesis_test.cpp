@@ -30,7 +30,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 } // namespace
 
-TEST_CASE("a genesis without [params] gets the default parameters and weight 1") {
+TEST_CASE("a genesis without a params table gets the default parameters and weight 1") {
   auto g = parse_genesis(genesis_text(4), "genesis.toml");
   REQUIRE(g.has_value());
   CHECK(g->chain_id == "test-chain");
@@ -48,7 +48,7 @@ TEST_CASE("a genesis without [params] gets the default parameters and weight 1")
   }
 }
 
-TEST_CASE("genesis parameters given in [params] override the defaults") {
+TEST_CASE("genesis parameters given in the params table override the defaults") {
   auto g = parse_genesis(genesis_text(4, "hotstuff",
                                       "[params]\nbatch_size = 10\nbatch_delay_ms = 25\n"
                                       "tick_ms = 5\nbase_timeout_ticks = 7\n"

@@ -331,7 +331,8 @@ TEST_CASE("H15: onCommit executes every uncommitted ancestor first, oldest first
   CHECK(ch.c.at(3).safety_state().exec.hash == ch.b[4]->hash);
 }
 
-TEST_CASE("H16: V[b] ignores a replica's second vote, the QC forms at n - f distinct votes") {
+TEST_CASE("H16: the vote set of a block ignores a replica's second vote, the QC forms at n - f "
+          "distinct votes") {
   for (bool mutant_on : {false, true}) {
     CAPTURE(mutant_on);
     cluster c(4, mutant_on ? static_cast<std::uint64_t>(mutant::count_duplicate_votes) : 0);

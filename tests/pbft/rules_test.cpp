@@ -138,7 +138,7 @@ TEST_CASE("P6: the optional read-only path is not implemented, reads are ordered
 }
 
 TEST_CASE("P7: the primary assigns the next n, logs the pre-prepare before sending it, and "
-          "never assigns n outside (h, H]") {
+          "never assigns n outside the watermarks h < n <= H") {
   cluster c(4, /*k=*/2); // H = h + 4
   client cl(7);
   for (int i = 0; i < 6; ++i) {
@@ -166,7 +166,7 @@ TEST_CASE("P7: the primary assigns the next n, logs the pre-prepare before sendi
   CHECK(decode_pre_prepare(all[4])->requests->size() == 2);
 }
 
-TEST_CASE("P8: a backup ignores a pre-prepare outside (h, H]") {
+TEST_CASE("P8: a backup ignores a pre-prepare outside the watermarks h < n <= H") {
   for (auto n : sizes()) {
     CAPTURE(n);
     cluster c(n, 2); // H = 4
@@ -581,7 +581,7 @@ TEST_CASE("P23: the primary of v+1 sends a new-view on holding 2f view-changes f
   }
 }
 
-TEST_CASE("P24: O spans (min-s, max-s], takes the highest-view certificate and fills gaps with "
+TEST_CASE("P24: O spans min-s < n <= max-s, takes the highest-view certificate and fills gaps with "
           "null requests") {
   auto vc = [](std::uint64_t stable, std::vector<prepared_cert> certs) {
     view_change m;
