@@ -168,7 +168,9 @@ void check_restart_resumes(const factory& make, const restart_check& check) {
   const auto start = c.engines[1]->status().view;
   for (std::size_t t = 0; t < 200; ++t) c.step(1, ev::tick{});
   const auto before = c.engines[1]->status();
-  REQUIRE(before.view.value() > start.value());
+  // PBFT moves to a later view (view-changing); HotStuff enters a view only on a quorum of
+  // new-views or a QC, so an isolated replica stays put but still persists its timeouts.
+  REQUIRE(before.view.value() >= start.value());
   REQUIRE_FALSE(c.mirror[1].empty());
 
   // kill -9: the store is reopened from disk and gives back every record byte for byte.
