@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "protocols/common/bytes.hpp"
 #include "protocols/common/engine.hpp"
@@ -57,6 +58,19 @@ public:
   [[nodiscard]] virtual std::optional<bytes>
   forged_certificate_variant(byte_view frame, const crypto::signer& s, const engine_config& cfg,
                              std::uint64_t salt) const = 0;
+  /// Byzantine role: a proposal for the slot of `frame` (the Byzantine leader's own) that
+  /// forks off below it, on the older certified block that `older` (a proposal the Byzantine
+  /// replica received earlier) extends, followed by the forger's own vote for it, all signed
+  /// by `s`: a leader proposing on a stale QC, which honest voters must refuse by their lock.
+  /// With `forge_qc` the fork's certificate is also forged (the forger's vote counted as a
+  /// whole quorum, at the newest view allowed), which only the certificate check can refuse.
+  /// Empty when the frames do not allow one or the engine has no such notion (the default).
+  [[nodiscard]] virtual std::vector<bytes> fork_variant(byte_view /*frame*/, byte_view /*older*/,
+                                                        const crypto::signer& /*s*/,
+                                                        const engine_config& /*cfg*/,
+                                                        bool /*forge_qc*/) const {
+    return {};
+  }
 };
 
 } // namespace bft

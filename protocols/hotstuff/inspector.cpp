@@ -110,6 +110,30 @@ public:
     }
   }
 
+  std::vector<bytes> fork_variant(byte_view frame, byte_view older, const crypto::signer& s,
+                                  const engine_config& cfg, bool forge_qc) const override {
+    auto d = decode(frame);
+    auto o = decode(older);
+    if (!d || !o || d->type != msg_type::proposal || o->type != msg_type::proposal) return {};
+    const block& mine = *std::get<proposal>(d->msg).blk;
+    const block& old = *std::get<proposal>(o->msg).blk;
+    // The fork takes the place of `old` (same parent and justify QC, so the same height) in
+    // this leader's view: it conflicts with `old` and with everything built on it.
+    if (old.height >= mine.height || old.view >= mine.view) return {};
+    block f = mine;
+    f.parent = old.parent;
+    f.justify = old.justify;
+    if (forge_qc) f.justify = forge(f.justify, 0, s, cfg, view_number{mine.view.value() - 1});
+    f.height = old.height;
+    f.exec_index = old.exec_index;
+    f.state_root = old.state_root;
+    f.requests.clear(); // valid on any branch: nothing in it can repeat a request there
+    std::vector<bytes> out;
+    out.push_back(encode_new_proposal(f, s, ctx_of(cfg))); // hashes f
+    out.push_back(encode_vote(f.hash, f.view, f.height, cfg.self, s, ctx_of(cfg)));
+    return out;
+  }
+
   std::optional<bytes> forged_certificate_variant(byte_view frame, const crypto::signer& s,
                                                   const engine_config& cfg,
                                                   std::uint64_t salt) const override {

@@ -2,7 +2,9 @@
 /// Seeded bugs for positive controls (engine_config::mutants bits). Each is a tiny branch
 /// that re-creates a real HotStuff bug, so the simulator, Twins and the unit tests can show
 /// they catch it. Never set in production.
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 namespace bft::hotstuff {
 
@@ -20,6 +22,20 @@ enum class mutant : std::uint64_t {
   /// A replica's second vote for a block is counted again (relab/hotstuff #244).
   count_duplicate_votes = 1u << 5,
 };
+
+/// Every mutant by its name (the `bft sim --mutant` spelling), in enumerator order.
+struct mutant_name {
+  std::string_view name;
+  mutant bit;
+};
+inline constexpr std::array<mutant_name, 6> mutant_names{{
+    {"vote_without_lock_check", mutant::vote_without_lock_check},
+    {"commit_on_two_chain", mutant::commit_on_two_chain},
+    {"accept_qc_with_duplicate_signer", mutant::accept_qc_with_duplicate_signer},
+    {"vote_before_persist", mutant::vote_before_persist},
+    {"commit_gapped_chain", mutant::commit_gapped_chain},
+    {"count_duplicate_votes", mutant::count_duplicate_votes},
+}};
 
 [[nodiscard]] constexpr bool has(std::uint64_t bits, mutant m) {
   return (bits & static_cast<std::uint64_t>(m)) != 0;

@@ -2,7 +2,9 @@
 /// Seeded bugs for positive controls: each bit of `engine_config::mutants` switches one on at
 /// run time. Honest configurations use 0. Each is a real safety bug that the simulator's
 /// checkers must catch (K1 agreement or K4 honest non-equivocation).
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 namespace bft::pbft {
 
@@ -26,6 +28,20 @@ enum mutant : std::uint64_t {
   /// A backup accepts a new-view without recomputing O (breaks P26). Caught by K1.
   new_view_not_recomputed = 32,
 };
+
+/// Every mutant by its name (the `bft sim --mutant` spelling), in enumerator order.
+struct mutant_name {
+  std::string_view name;
+  mutant bit;
+};
+inline constexpr std::array<mutant_name, 6> mutant_names{{
+    {"view_change_drops_prepared", view_change_drops_prepared},
+    {"accept_outside_watermarks", accept_outside_watermarks},
+    {"commit_after_2f", commit_after_2f},
+    {"forget_log_on_restart", forget_log_on_restart},
+    {"skip_certificate_check", skip_certificate_check},
+    {"new_view_not_recomputed", new_view_not_recomputed},
+}};
 
 [[nodiscard]] constexpr bool has_mutant(std::uint64_t bits, mutant m) { return (bits & m) != 0; }
 

@@ -119,6 +119,10 @@ enum byz_bit : std::uint32_t {
   byz_amnesia = 1u << 6,
   byz_bad_snapshot = 1u << 7,
   byz_all = (1u << 8) - 1,
+  /// Drawn apart from byz_all (from the fork stream, so seeds without it replay as before):
+  /// as leader, propose to some replicas a fork on an older certified block it received
+  /// (`protocol_inspector::fork_variant`), sometimes with a forged QC on top.
+  byz_fork = 1u << 8,
 };
 
 /// One frame on the wire, shared by every copy of a broadcast.
@@ -191,6 +195,7 @@ struct instance {
   std::size_t transfer_attempt = 0;
   std::uint64_t transfer_gen = 0;
   std::vector<std::shared_ptr<const wire>> history; ///< sent frames, for replay
+  std::vector<std::shared_ptr<const wire>> heard;   ///< byz_fork: received statements
   std::map<stmt_key, digest> received;              ///< K8: statements seen
   explicit instance(std::uint64_t interval) : app(interval) {}
 };
@@ -211,7 +216,8 @@ public:
   /// A Twins scenario is its own seed, so `--twins --scenario S` replays exactly what the
   /// enumeration ran.
   explicit simulation(const options& o)
-      : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)) {}
+      : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)),
+        fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)) {}
 
   seed_result run() {
     setup();
@@ -387,6 +393,8 @@ private:
       auto& in = *inst_[ids[b]];
       in.honest = false;
       while (in.byz == 0) in.byz = static_cast<std::uint32_t>(rng_.next()) & byz_all;
+      if (fork_rng_.chance(500)) in.byz |= byz_fork;
+      note("replica ", in.idx, " is Byzantine, behaviours 0x", std::hex, in.byz, std::dec);
       if (in.byz & byz_amnesia) {
         const auto at = rng_.between(units_per_tick, stab_ > 1 ? stab_ - 1 : 1);
         push(at, ev_kind::crash, in.idx, 0, 1);
@@ -455,6 +463,10 @@ private:
       trace(0xde1, e.target, e.source, e.msg->hash);
       ++result_.cov.messages;
       note_received(in, *e.msg);
+      if ((in.byz & byz_fork) && e.msg->stmt) {
+        if (in.heard.size() >= 32) in.heard.erase(in.heard.begin());
+        in.heard.push_back(e.msg);
+      }
       feed(in, ev::received{inst_[e.source]->id, e.msg->frame});
       return;
     }
@@ -596,6 +608,8 @@ private:
       apply_committed(in, entry, q);
       if (stopped()) return;
     }
+    if (o_.log)
+      for (const auto& rj : r.rejected) note("rejected by ", in.idx, ": ", rj.reason);
     // 4. evidence
     for (const auto& ev : r.evidence) check_evidence(in, ev);
     // 5. state transfer
@@ -686,8 +700,29 @@ private:
     std::shared_ptr<const wire> other;
     if ((in.byz & byz_equivocate) && rng_.chance(600))
       other = variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, rng_.next()));
+    // byz_fork: one recipient gets the honest proposal, the others a fork on an older block
+    // (one of the newest ones found), with the forger's vote for it.
+    std::vector<std::shared_ptr<const wire>> fork;
+    std::size_t keep_honest = rcpt.size();
+    if ((in.byz & byz_fork) && rcpt.size() > 1 && fork_rng_.chance(600)) {
+      const bool forge_qc = fork_rng_.chance(400);
+      std::vector<std::vector<bytes>> found;
+      for (auto it = in.heard.rbegin(); it != in.heard.rend() && found.size() < 4; ++it) {
+        auto v = insp.fork_variant(w->frame, (*it)->frame, *in.signer, in.cfg, forge_qc);
+        if (!v.empty()) found.push_back(std::move(v));
+      }
+      if (!found.empty()) {
+        for (auto& b : found[fork_rng_.below(found.size())])
+          if (auto v = variant(std::move(b))) fork.push_back(v);
+        keep_honest = fork_rng_.below(rcpt.size());
+        note("replica ", in.idx, " forks", forge_qc ? " with a forged QC" : "",
+             ", the honest proposal only to ", rcpt[keep_honest]);
+      }
+    }
     for (auto d : rcpt) {
-      if (other && rcpt.size() == 1) { // double vote to the one recipient
+      if (!fork.empty() && d != rcpt[keep_honest]) {
+        for (const auto& f : fork) route(in.idx, d, f);
+      } else if (other && rcpt.size() == 1) { // double vote to the one recipient
         route(in.idx, d, main);
         route(in.idx, d, other);
       } else if (other && rng_.chance(500)) {
@@ -1057,6 +1092,7 @@ private:
 
   const options& o_;
   rng rng_;
+  rng fork_rng_; ///< byz_fork decisions only, so other seeds keep their draws
   crypto::fake_verifier verifier_;
   validator_set vs_;
   std::size_t n_ = 0, f_ = 0;
