@@ -25,9 +25,10 @@ pacemaker::pacemaker(const validator_set& vs, std::unique_ptr<leader_election> e
 
 std::uint64_t pacemaker::timeout_ticks() const { return base_ << std::min(timeouts_, max_backoff); }
 
-bool pacemaker::advance_to(view_number v, bool progress) {
-  if (progress) timeouts_ = 0;
+bool pacemaker::advance_to(view_number v, entry how) {
+  if (how == entry::qc || how == entry::restore) timeouts_ = 0;
   if (v <= view_) return false;
+  if (how == entry::quorum && timeouts_ > 0) --timeouts_; // halve the timeout
   view_ = v;
   ticks_in_view_ = 0; // H21: a fresh timer on entering each view
   return true;

@@ -57,9 +57,14 @@ public:
   [[nodiscard]] std::uint64_t ticks_in_view() const { return ticks_in_view_; }
   [[nodiscard]] std::uint32_t consecutive_timeouts() const { return timeouts_; }
 
-  /// Enters view `v` if it is higher. `progress` (a QC formed or seen for v-1) resets the
-  /// backoff. True if the view changed.
-  bool advance_to(view_number v, bool progress);
+  /// How a view is entered: on a QC (progress: the backoff returns to the base), on a
+  /// timeout certificate (a quorum synchronised on the view: the backoff halves, so a timeout
+  /// stretched by a long fault period shrinks again once replicas are in step, even while
+  /// some views still fail at a faulty leader), or by restoring a record.
+  enum class entry : std::uint8_t { qc, quorum, restore };
+  /// Enters view `v` if it is higher. True if the view changed. A QC for v-1 resets the
+  /// backoff even when v is the current view.
+  bool advance_to(view_number v, entry how);
   /// One driver tick; true when the current view timed out (the caller then calls
   /// on_timeout and sends its new-view message).
   bool tick();

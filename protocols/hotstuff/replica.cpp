@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "crypto/sha3.hpp"
 #include "protocols/hotstuff/mutants.hpp"
 
 namespace bft::hotstuff {
@@ -21,6 +22,14 @@ safety_record restore(const persisted_state& state) {
 }
 
 std::uint64_t bit(mutant m) { return static_cast<std::uint64_t>(m); }
+
+/// The cache key of a verified QC: its statement and a digest of all of its bytes, so a copy
+/// of a verified statement with other (say, corrupted) signatures is verified on its own.
+std::tuple<std::uint64_t, std::uint64_t, digest, digest> qc_key(const quorum_cert& qc) {
+  codec::writer w;
+  qc.encode(w);
+  return {qc.view.value(), qc.height.value(), qc.block, crypto::sha3_256(w.data())};
+}
 
 } // namespace
 
@@ -53,7 +62,7 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
   committed_index_ = rec.exec.height.value();
   // Resume after everything voted or certified before the restart.
   auto v0 = std::max(rec.last_voted_view, rec.high_qc.view).next();
-  pacemaker_.advance_to(v0, true);
+  pacemaker_.advance_to(v0, pacemaker::entry::restore);
 }
 
 std::size_t replica::keep_executed() const { return 2 * cfg_.checkpoint_interval + 8; }
@@ -150,7 +159,7 @@ void replica::on_frame(const ev::received& r, ready& out) {
 }
 
 result<void> replica::check_qc(const quorum_cert& qc) {
-  auto key = std::make_tuple(qc.view.value(), qc.height.value(), qc.block);
+  auto key = qc_key(qc);
   if (verified_qcs_.count(key) != 0) return {};
   qc_context ctx{cfg_.chain_id, cfg_.epoch, &cfg_.validators, verifier_,
                  mutant(bit(mutant::accept_qc_with_duplicate_signer))};
@@ -271,7 +280,7 @@ void replica::on_vote(const vote& v, byte_view frame, bool any_leader, ready& ou
   quorum_cert qc{v.block, v.view, v.height, set.sigs};
   std::sort(qc.sigs.begin(), qc.sigs.end(),
             [](const qc_signature& a, const qc_signature& b) { return a.signer < b.signer; });
-  verified_qcs_.insert(std::make_tuple(qc.view.value(), qc.height.value(), qc.block));
+  verified_qcs_.insert(qc_key(qc));
   on_qc(qc, out);
 }
 
@@ -303,6 +312,18 @@ void replica::on_new_view(const new_view& m, ready& out) {
   }
   pacemaker_.record_new_view(m.sender, m.view);
   sync_views(out);
+  // F4: the sender lags behind (it asks for a view below ours): tell it, once per view, that
+  // we are in ours, so it catches up at once rather than at our next timeout (which can be
+  // up to 2^max_backoff base timeouts away after a long fault period).
+  const auto v = pacemaker_.view();
+  if (m.view < v && m.sender != cfg_.self) {
+    auto& told = told_view_[m.sender];
+    if (told < v) {
+      told = v;
+      new_view mine{v, cfg_.self, safety_.record().high_qc, last_vote_};
+      send(m.sender, encode_new_view(mine, *signer_, sctx()), out);
+    }
+  }
 }
 
 void replica::sync_views(ready& out) {
@@ -312,7 +333,7 @@ void replica::sync_views(ready& out) {
   if (sv > pacemaker_.view() && sv > pacemaker_.own_new_view(cfg_.self)) send_new_view(sv, out);
   // A quorum asks for a higher view (a timeout certificate): enter it (nextView).
   auto qv = pacemaker_.quorum_view();
-  if (qv > pacemaker_.view()) enter_view(qv, false, out);
+  if (qv > pacemaker_.view()) enter_view(qv, pacemaker::entry::quorum, out);
 }
 
 void replica::on_block_request(const block_request& m, ready& out) {
@@ -448,13 +469,13 @@ void replica::try_vote(const block_ptr& b, ready& out) {
 void replica::on_qc(const quorum_cert& qc, ready& out) {
   if (safety_.update_high_qc(qc)) dirty_ = true; // H12 updateQCHigh
   if (qc.view.next() > pacemaker_.view())
-    enter_view(qc.view.next(), true, out);
+    enter_view(qc.view.next(), pacemaker::entry::qc, out);
   else if (qc.view.next() == pacemaker_.view())
-    pacemaker_.advance_to(pacemaker_.view(), true); // progress resets the backoff
+    pacemaker_.advance_to(pacemaker_.view(), pacemaker::entry::qc); // progress resets the backoff
 }
 
-void replica::enter_view(view_number v, bool progress, ready& out) {
-  if (!pacemaker_.advance_to(v, progress)) return;
+void replica::enter_view(view_number v, pacemaker::entry how, ready& out) {
+  if (!pacemaker_.advance_to(v, how)) return;
   future_proposals_.erase(future_proposals_.begin(), future_proposals_.lower_bound(v));
   auto it = future_proposals_.find(v);
   if (it != future_proposals_.end()) {

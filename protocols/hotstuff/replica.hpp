@@ -84,7 +84,7 @@ private:
   void on_executed(const ev::executed& e);
   void on_state_installed(const ev::state_installed& e, ready& out);
 
-  /// H1 with a cache: each QC (by view, height, block) is verified once.
+  /// H1 with a cache: each QC (by its statement and all of its bytes) is verified once.
   result<void> check_qc(const quorum_cert& qc);
   /// Structure of a block against its justify QC (H3: justify.node is the parent).
   std::string check_structure(const block& b) const;
@@ -95,7 +95,7 @@ private:
   std::string check_validity(const block& b) const;
   void try_propose(ready& out);
   void on_qc(const quorum_cert& qc, ready& out);
-  void enter_view(view_number v, bool progress, ready& out);
+  void enter_view(view_number v, pacemaker::entry how, ready& out);
   void send_new_view(view_number v, ready& out);
   void sync_views(ready& out);
   void fetch(const digest& h, replica_id peer, ready& out);
@@ -118,7 +118,8 @@ private:
   view_number persisted_vote_view_{0}; ///< only used by the vote_before_persist mutant
   std::uint64_t committed_index_ = 0;
 
-  std::set<std::tuple<std::uint64_t, std::uint64_t, digest>> verified_qcs_;
+  /// QCs verified once (H1): (view, height, block, digest of the whole QC), see qc_key.
+  std::set<std::tuple<std::uint64_t, std::uint64_t, digest, digest>> verified_qcs_;
   std::map<digest, pending_block> pending_;                  ///< blocks waiting for ancestors (H5)
   std::map<digest, fetch_state> fetches_;                    ///< outstanding block requests
   std::map<view_number, block_ptr> future_proposals_;        ///< vote candidates of later views
@@ -135,7 +136,8 @@ private:
 
   std::map<std::uint64_t, digest> roots_; ///< executed index -> state root (ev::executed)
   std::optional<transfer_target> transfer_;
-  bytes last_vote_; ///< our latest vote frame, carried in new-views
+  bytes last_vote_;                             ///< our latest vote frame, carried in new-views
+  std::map<replica_id, view_number> told_view_; ///< our view, last sent to a lagging peer
 };
 
 } // namespace bft::hotstuff

@@ -497,7 +497,16 @@ TEST_CASE("H21: a timer starts on entering each view and doubles on each expiry"
   pm.on_timeout();
   pm.on_timeout();
   CHECK(pm.timeout_ticks() == 20);
-  pm.advance_to(view_number{9}, true);
+  pm.advance_to(view_number{9}, pacemaker::entry::qc);
   CHECK(pm.timeout_ticks() == 5);
   CHECK(pm.ticks_in_view() == 0);
+  // F4: entering a view on a timeout certificate (a quorum in step) halves the timeout.
+  pm.on_timeout();
+  pm.on_timeout();
+  pm.on_timeout();
+  CHECK(pm.timeout_ticks() == 40);
+  pm.advance_to(view_number{10}, pacemaker::entry::quorum);
+  CHECK(pm.timeout_ticks() == 20);
+  pm.advance_to(view_number{10}, pacemaker::entry::quorum); // not a new view: unchanged
+  CHECK(pm.timeout_ticks() == 20);
 }
