@@ -16,6 +16,7 @@
 /// a process boundary: it is the one registered message type. Every other payload below is
 /// local-only (`CAF_ALLOW_UNSAFE_MESSAGE_TYPE`): CAF never serializes it.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ using health_atom = caf::atom_constant<caf::atom("health")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using install_atom = caf::atom_constant<caf::atom("install")>;
 
 // ---- the one message type that crosses processes ----
 
@@ -80,9 +83,12 @@ inline constexpr const char* frame_type_name = "bft::frame";
 
 // ---- local-only payloads ----
 
-/// A `ready.persist` on its way to the store.
+/// A `ready.persist` on its way to the store, with the entries of the same `ready.committed`
+/// (encoded, by index) when the store logs them: both become durable in one synced write, so
+/// an engine's persisted execution point never runs ahead of the entries that reach it.
 struct persist_batch {
   std::vector<persist_op> ops;
+  std::vector<std::pair<std::uint64_t, bytes>> entries;
 };
 /// Client requests admitted by a gateway, for the engine (`ev::client_requests`).
 struct request_batch {
@@ -115,6 +121,22 @@ struct state_status {
   std::uint64_t applied_index = 0;
   digest state_root{};
   std::size_t keys = 0;
+};
+/// A snapshot the state machine holds at an index (catch-up serving); `found` false if none.
+struct snapshot_answer {
+  bool found = false;
+  digest root{};
+  std::shared_ptr<const bytes> data;
+};
+/// A fetched snapshot to install: it must restore to `root` at `index`.
+struct install_request {
+  std::uint64_t index = 0;
+  digest root{};
+  bytes snapshot;
+};
+struct install_answer {
+  bool ok = false;
+  std::string error;
 };
 /// A client's exactly-once record, as the state machine holds it now.
 struct session_answer {
@@ -200,7 +222,9 @@ using state_machine_actor =
                      caf::reacts_to<subscribe_atom, gateway_actor>,
                      caf::replies_to<read_atom, std::string>::with<read_answer>,
                      caf::replies_to<session_atom, public_key>::with<session_answer>,
-                     caf::replies_to<status_atom>::with<state_status>>;
+                     caf::replies_to<status_atom>::with<state_status>,
+                     caf::replies_to<snapshot_atom, std::uint64_t>::with<snapshot_answer>,
+                     caf::replies_to<install_atom, install_request>::with<install_answer>>;
 
 /// Per-validator liveness, counts, evidence; the health report.
 using monitor_actor = caf::typed_actor<caf::reacts_to<observe_atom, observations>,
@@ -223,6 +247,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::outcome_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::replica_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::state_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::session_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::snapshot_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::install_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::install_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::read_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::observations)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bft::actors::evidence_report)

@@ -16,8 +16,10 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
   replica_handles h;
   auto restored = st->load();
   h.store = spawn_store(sys, st);
-  h.state_machine = spawn_state_machine(sys, id.self, engine.checkpoint_interval,
-                                        std::dynamic_pointer_cast<rocksdb_storage>(st));
+  const bool log_entries = st->logs_entries();
+  h.state_machine =
+      spawn_state_machine(sys, id.self, engine.checkpoint_interval,
+                          std::dynamic_pointer_cast<rocksdb_storage>(st), log_entries);
   h.monitor = spawn_monitor(sys, id);
   for (const auto& v : id.validators.members()) {
     if (v.id == id.self) continue;
@@ -36,6 +38,7 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
   rc.monitor = h.monitor;
   rc.links = h.links;
   rc.tick = tick;
+  rc.log_entries = log_entries;
   h.replica = spawn_replica(sys, std::move(rc));
   gateway_config gc;
   gc.id = id;

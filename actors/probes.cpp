@@ -74,6 +74,15 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Register(r);
   link_queued_bytes =
       &BuildGauge().Name("bft_link_queued_bytes").Help("Bytes queued for a peer").Register(r);
+  state_transfers = &BuildCounter()
+                         .Name("bft_state_transfers_total")
+                         .Help("Certified snapshots fetched from peers and installed")
+                         .Register(r);
+  state_transfer_faults = &BuildCounter()
+                               .Name("bft_state_transfer_faults_total")
+                               .Help("Catch-up: a peer served a wrong root, a bad chunk or "
+                                     "snapshot, or nothing (by peer and reason)")
+                               .Register(r);
   frames_dropped = &BuildCounter()
                         .Name("bft_inbound_dropped_frames_total")
                         .Help("Inbound frames dropped before the engine, by reason")
@@ -142,6 +151,26 @@ void replica_probe::on_rejected(bool signature_failure) {
 }
 
 void replica_probe::on_evidence() { evidence_->Increment(); }
+
+catchup_probe::catchup_probe(metrics& m, replica_id self)
+    : m_(&m), self_(std::to_string(self.value())) {
+  installed_ = &m.state_transfers->Add({{"replica", self_}});
+}
+
+void catchup_probe::on_installed() { installed_->Increment(); }
+
+void catchup_probe::on_fault(replica_id peer, const std::string& reason) {
+  auto& c = faults_[{peer.value(), reason}];
+  if (c == nullptr)
+    c = &m_->state_transfer_faults->Add(
+        {{"replica", self_}, {"peer", std::to_string(peer.value())}, {"reason", reason}});
+  c->Increment();
+}
+
+std::uint64_t catchup_probe::faults(replica_id peer, const std::string& reason) const {
+  auto it = faults_.find({peer.value(), reason});
+  return it == faults_.end() ? 0 : static_cast<std::uint64_t>(it->second->Value());
+}
 
 acceptor_probe::acceptor_probe(metrics& m, replica_id self)
     : m_(&m), self_(std::to_string(self.value())) {}

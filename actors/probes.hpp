@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "protocols/common/ids.hpp"
 
@@ -57,6 +58,8 @@ public:
   prometheus::Family<prometheus::Counter>* frames_dropped;
   prometheus::Family<prometheus::Gauge>* validators_active;
   prometheus::Family<prometheus::Gauge>* validators_byzantine;
+  prometheus::Family<prometheus::Counter>* state_transfers;
+  prometheus::Family<prometheus::Counter>* state_transfer_faults;
 
 private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -132,6 +135,23 @@ public:
 private:
   prometheus::Gauge* mempool_;
   prometheus::Histogram* latency_;
+};
+
+/// Catch-up by snapshot (actors/catchup.hpp): snapshots installed, and peers that served
+/// something wrong or nothing. Labels: replica; faults also peer and reason (wrong_root,
+/// malformed, bad_chunk, bad_snapshot, timeout, unavailable).
+class catchup_probe {
+public:
+  catchup_probe(metrics& m, replica_id self);
+  void on_installed();
+  void on_fault(replica_id peer, const std::string& reason);
+  [[nodiscard]] std::uint64_t faults(replica_id peer, const std::string& reason) const;
+
+private:
+  metrics* m_;
+  std::string self_;
+  prometheus::Counter* installed_;
+  std::map<std::pair<std::uint32_t, std::string>, prometheus::Counter*> faults_;
 };
 
 /// The validator monitor's health gauges. Labels: replica.

@@ -5,7 +5,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/catchup.hpp"
 #include "actors/log.hpp"
+#include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
 #include "protocols/common/codec.hpp"
 
@@ -23,11 +25,17 @@ struct replica_state {
   /// those behind it wait too, so no message overtakes an unconfirmed persist.
   std::deque<ready> pending;
   bool persisting = false;
+  bool front_entries_logged = false; ///< the front ready's committed entries are in the store
   std::uint64_t committed_txs = 0;
   std::map<replica_id, peer_observation> observed;
   std::unique_ptr<replica_probe> probe;
   std::shared_ptr<spdlog::logger> log = component_logger("replica");
   rate_limiter limiter;
+  /// Catch-up: the session fetching a certified snapshot (at most one), the snapshots this
+  /// replica serves to others (a few, by index), and their metrics.
+  snapshot_fetcher fetcher;
+  std::map<std::uint64_t, served_snapshot> served;
+  std::unique_ptr<catchup_probe> catchup;
 };
 
 using replica_self = replica_actor::stateful_pointer<replica_state>;
@@ -65,6 +73,103 @@ void send_messages(replica_self self, std::vector<outbound>& messages) {
     }
     if (st.probe && copies > 0) st.probe->on_sent(type, copies);
   }
+}
+
+void send_to(replica_self self, replica_id peer, const bytes& data) {
+  auto& st = self->state;
+  auto it = st.cfg.links.find(peer);
+  if (it == st.cfg.links.end()) return;
+  self->send(it->second, frame_atom::value,
+             frame{st.cfg.id.self.value(), std::string(data.begin(), data.end())});
+}
+
+void install(replica_self self, bytes snapshot);
+
+/// Sends what the fetcher asks for and reports the faults it found.
+void apply_fetch(replica_self self, fetch_output out) {
+  auto& st = self->state;
+  for (const auto& [peer, data] : out.send) send_to(self, peer, data);
+  for (const auto& f : out.faults) {
+    if (st.catchup) st.catchup->on_fault(f.peer, f.reason);
+    const bool lie = f.reason != "timeout" && f.reason != "unavailable";
+    std::uint64_t held = 0;
+    if (lie)
+      st.log->warn("replica catch-up finds a faulty peer node={} peer={} reason={} index={}",
+                   st.cfg.id.self.value(), f.peer.value(), f.reason, st.fetcher.index());
+    else if (st.limiter.allow("catchup/" + f.reason, held))
+      st.log->info("replica catch-up asks another peer node={} peer={} reason={} index={} "
+                   "suppressed={}",
+                   st.cfg.id.self.value(), f.peer.value(), f.reason, st.fetcher.index(), held);
+  }
+  if (out.complete) install(self, std::move(*out.complete));
+}
+
+/// Restores the fetched snapshot in the state machine; it checks the certified root again
+/// (recomputed from the data), and only then the engine hears `ev::state_installed`.
+void install(replica_self self, bytes snapshot) {
+  auto& fetcher = self->state.fetcher;
+  install_request req{fetcher.index(), fetcher.root(), std::move(snapshot)};
+  const auto index = req.index;
+  const auto root = req.root;
+  self->request(self->state.cfg.state_machine, caf::infinite, install_atom::value, std::move(req))
+      .then([self, index, root](install_answer& a) {
+        auto& st = self->state;
+        if (!st.fetcher.installing() || st.fetcher.index() != index || st.fetcher.root() != root)
+          return; // a newer session replaced this one
+        if (!a.ok) {
+          st.log->warn("replica catch-up rejects an assembled snapshot node={} index={} "
+                       "error=\"{}\"",
+                       st.cfg.id.self.value(), index, a.error);
+          apply_fetch(self, st.fetcher.on_install_failed());
+          return;
+        }
+        st.fetcher.on_installed();
+        if (st.catchup) st.catchup->on_installed();
+        st.log->info("replica installs certified snapshot node={} index={}", st.cfg.id.self.value(),
+                     index);
+        step(self, ev::state_installed{index, root});
+      });
+}
+
+/// Answers a peer's catch-up request from the snapshots the state machine keeps.
+void serve(replica_self self, replica_id peer, const sync_request& req) {
+  if (auto it = self->state.served.find(req.index); it != self->state.served.end()) {
+    send_to(self, peer, encode_sync(answer(&it->second, req)));
+    return;
+  }
+  self->request(self->state.cfg.state_machine, caf::infinite, snapshot_atom::value, req.index)
+      .then([self, peer, req](snapshot_answer& a) {
+        auto& st = self->state;
+        if (!a.found) {
+          send_to(self, peer, encode_sync(sync_unavailable{req.index}));
+          return;
+        }
+        auto [it, fresh] = st.served.try_emplace(req.index);
+        if (fresh) it->second = make_served(req.index, a.root, a.data);
+        while (st.served.size() > 2) st.served.erase(st.served.begin());
+        if (auto again = st.served.find(req.index); again != st.served.end())
+          send_to(self, peer, encode_sync(answer(&again->second, req)));
+        else
+          send_to(self, peer, encode_sync(sync_unavailable{req.index}));
+      });
+}
+
+void on_sync_frame(replica_self self, replica_id from, const frame& f) {
+  auto& st = self->state;
+  auto m = decode_sync(as_bytes(f.data));
+  if (!m) {
+    if (st.catchup) st.catchup->on_fault(from, "malformed");
+    std::uint64_t held = 0;
+    if (st.limiter.allow("sync-malformed", held))
+      st.log->warn("replica drops a malformed catch-up frame node={} from={} suppressed={}",
+                   st.cfg.id.self.value(), from.value(), held);
+    return;
+  }
+  if (const auto* req = std::get_if<sync_request>(&*m)) {
+    serve(self, from, *req);
+    return;
+  }
+  apply_fetch(self, st.fetcher.on_message(from, *m));
 }
 
 /// Everything of a ready after its persist: messages, committed, rejected, evidence.
@@ -105,11 +210,15 @@ void apply_after_persist(replica_self self, ready& r) {
     self->send(st.cfg.monitor, evidence_atom::value, evidence_report{std::move(e)});
   }
   if (r.state_transfer) {
-    std::uint64_t held = 0;
-    if (st.limiter.allow("state-transfer", held))
-      st.log->warn("replica needs state transfer node={} index={} (not available in this "
-                   "runtime yet) suppressed={}",
-                   st.cfg.id.self.value(), r.state_transfer->index, held);
+    const auto& req = *r.state_transfer;
+    if (st.fetcher.active() && st.fetcher.index() == req.index &&
+        st.fetcher.root() == req.state_root)
+      return; // this session is already running
+    st.log->info("replica catches up by snapshot node={} index={} sources={}",
+                 st.cfg.id.self.value(), req.index, req.sources.size());
+    std::vector<replica_id> peers;
+    for (const auto& [peer, link] : st.cfg.links) peers.push_back(peer);
+    apply_fetch(self, st.fetcher.start(req, peers));
   }
 }
 
@@ -117,10 +226,21 @@ void drain(replica_self self) {
   auto& st = self->state;
   while (!st.persisting && !st.pending.empty()) {
     auto& front = st.pending.front();
-    if (!front.persist.empty()) {
+    const bool log_entries =
+        st.cfg.log_entries && !front.committed.empty() && !st.front_entries_logged;
+    if (!front.persist.empty() || log_entries) {
       st.persisting = true;
-      persist_batch b{std::move(front.persist)};
+      persist_batch b{std::move(front.persist), {}};
       front.persist.clear();
+      if (log_entries) {
+        b.entries.reserve(front.committed.size());
+        for (const auto& e : front.committed) b.entries.emplace_back(e.index, encode_entry(e));
+      }
+      st.front_entries_logged = log_entries;   // committed stays in the ready, to be applied
+      if (st.cfg.mutant_send_before_persist) { // seeded bug (tests only)
+        send_messages(self, front.messages);
+        front.messages.clear();
+      }
       self->request(st.cfg.store, caf::infinite, persist_atom::value, std::move(b))
           .then(
               [self](persisted_atom) {
@@ -138,6 +258,7 @@ void drain(replica_self self) {
     }
     ready r = std::move(front);
     st.pending.pop_front();
+    st.front_entries_logged = false;
     apply_after_persist(self, r);
   }
 }
@@ -148,8 +269,11 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
   init.eng = init.cfg.make_engine(init.cfg.engine, *init.cfg.id.signer, *init.cfg.id.verifier,
                                   init.cfg.restored);
   init.cfg.restored.clear();
-  if (init.cfg.id.probes != nullptr)
+  if (init.cfg.id.probes != nullptr) {
     init.probe = std::make_unique<replica_probe>(*init.cfg.id.probes, init.cfg.id.self);
+    init.catchup = std::make_unique<catchup_probe>(*init.cfg.id.probes, init.cfg.id.self);
+  }
+  init.fetcher = snapshot_fetcher(init.cfg.catchup_window, init.cfg.catchup_patience_ticks);
   init.log->info("replica starts node={} peers={} tick_ms={}", init.cfg.id.self.value(),
                  init.cfg.links.size(), init.cfg.tick.count());
   self->delayed_send(self, init.cfg.tick, tick_atom::value);
@@ -158,6 +282,10 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
       [self](frame_atom, frame& f) {
         auto& st = self->state;
         if (f.data.size() > codec::max_frame_bytes) return; // the acceptor checked already
+        if (is_sync_frame(as_bytes(f.data))) {
+          on_sync_frame(self, replica_id{f.from}, f);
+          return;
+        }
         auto& o = st.observed[replica_id{f.from}];
         o.peer = replica_id{f.from};
         ++o.messages;
@@ -169,6 +297,7 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
       },
       [self](tick_atom) {
         self->delayed_send(self, self->state.cfg.tick, tick_atom::value);
+        apply_fetch(self, self->state.fetcher.on_tick());
         step(self, ev::tick{});
       },
       [self](submit_atom, request_batch& b) {

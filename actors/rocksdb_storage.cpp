@@ -173,14 +173,51 @@ result<void> rocksdb_storage::write(const std::vector<persist_op>& ops) {
   return {};
 }
 
+result<void>
+rocksdb_storage::write_with_entries(const std::vector<persist_op>& ops,
+                                    const std::vector<std::pair<std::uint64_t, bytes>>& entries) {
+  if (auto ok = check_writable(); !ok) return ok;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  for (const auto& op : ops) {
+    if (!s.ok()) break;
+    s = op.erase ? batch.Delete(safety_, slice(op.key))
+                 : batch.Put(safety_, slice(op.key), slice(op.value));
+  }
+  const auto committed_height = height_.load();
+  for (const auto& [h, e] : entries) {
+    if (!s.ok()) break;
+    if (h <= committed_height) continue; // applied already (and perhaps pruned since)
+    s = batch.Put(blocks_, slice(height_key(h)), slice(e));
+  }
+  if (!s.ok()) return status_error("cannot build safety batch", dir_, s);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    auto e = status_error("synced write of safety records and entries failed", dir_, s);
+    mark_failed(e.message());
+    return e;
+  }
+  std::lock_guard<std::mutex> guard(mtx_);
+  for (const auto& op : ops) {
+    if (op.erase)
+      records_.erase(op.key);
+    else
+      records_[op.key] = op.value;
+  }
+  return {};
+}
+
 result<void> rocksdb_storage::commit(const commit_record& c) {
   if (auto ok = check_writable(); !ok) return ok;
   if (c.height <= height_)
     return bft::error{errc::malformed, "commit at height " + std::to_string(c.height) +
                                            " is not above the committed height " +
-                                           std::to_string(height_) + " in " + dir_.string()};
+                                           std::to_string(height_.load()) + " in " + dir_.string()};
   rocksdb::WriteBatch batch;
-  auto s = batch.Put(blocks_, slice(height_key(c.height)), slice(c.entry));
+  rocksdb::Status s;
+  if (!c.entry.empty()) s = batch.Put(blocks_, slice(height_key(c.height)), slice(c.entry));
   for (const auto& op : c.state_ops) {
     if (!s.ok()) break;
     s = op.erase ? batch.Delete(state_, slice(op.key))
@@ -315,10 +352,11 @@ result<committed_entry> decode_entry(byte_view b) {
 }
 
 result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
-                             const committed_entry& entry, std::uint64_t snapshot_interval) {
+                             const committed_entry& entry, std::uint64_t snapshot_interval,
+                             bool entry_logged) {
   commit_record c;
   c.height = entry.index;
-  c.entry = encode_entry(entry);
+  if (!entry_logged) c.entry = encode_entry(entry);
   c.state_root = kv.state_root();
   const bool snap = snapshot_interval != 0 && entry.index % snapshot_interval == 0;
   if (snap) {
@@ -372,6 +410,24 @@ result<void> recover_kv(const rocksdb_storage& store, smr::kv_state_machine& kv)
                                            std::to_string(point->height) +
                                            " differs from the stored root" + where};
   return {};
+}
+
+result<std::uint64_t> replay_logged(rocksdb_storage& store, smr::kv_state_machine& kv,
+                                    std::uint64_t snapshot_interval) {
+  std::uint64_t applied = 0;
+  for (;;) {
+    const auto h = kv.applied_index() + 1;
+    auto raw = store.entry(h);
+    if (!raw) return raw.error();
+    if (!raw->has_value()) return applied;
+    auto e = decode_entry(**raw);
+    if (!e || e->index != h)
+      return bft::error{errc::malformed, "logged entry " + std::to_string(h) + " is corrupt in " +
+                                             store.dir().string()};
+    (void)kv.apply(*e);
+    if (auto r = persist_applied(store, kv, *e, snapshot_interval, true); !r) return r.error();
+    ++applied;
+  }
 }
 
 } // namespace bft::actors

@@ -25,6 +25,7 @@
 /// possibly another thread) calls `commit`, `install` and `prune_below`; the readers may be
 /// called from any thread (an internal mutex guards the cached records and the failure flag;
 /// RocksDB itself is thread-safe).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -78,9 +79,18 @@ public:
   [[nodiscard]] persisted_state load() override;
   /// Applies `ops` to "safety" as one synced WriteBatch.
   result<void> write(const std::vector<persist_op>& ops) override;
+  /// Applies `ops` to "safety" and puts each entry above the committed height in "blocks", in
+  /// one synced WriteBatch. An entry logged this way is applied to the state after a crash by
+  /// `replay_logged`, so an engine that persisted its execution point with it (HotStuff's
+  /// b_exec) never finds the state behind it on restart.
+  result<void>
+  write_with_entries(const std::vector<persist_op>& ops,
+                     const std::vector<std::pair<std::uint64_t, bytes>>& entries) override;
+  [[nodiscard]] bool logs_entries() const override { return true; }
 
-  /// Stores the entry at `c.height`, the state changes and the new committed point in one
-  /// synced WriteBatch. Refuses a height not above the stored one (no rollback).
+  /// Stores the entry at `c.height` (unless `c.entry` is empty: it was logged already by
+  /// `write_with_entries`), the state changes and the new committed point in one synced
+  /// WriteBatch. Refuses a height not above the stored one (no rollback).
   result<void> commit(const commit_record& c);
   /// Replaces the whole application state by `state` and sets the committed point, in one
   /// synced WriteBatch (a verified snapshot installed by catch-up). Entries below
@@ -123,9 +133,9 @@ private:
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
 
   mutable std::mutex mtx_;
-  persisted_state records_; ///< mirror of "safety"
-  std::string failure_;     ///< non-empty once a write failed
-  std::uint64_t height_ = 0;
+  persisted_state records_;              ///< mirror of "safety"
+  std::string failure_;                  ///< non-empty once a write failed
+  std::atomic<std::uint64_t> height_{0}; ///< read by the store actor, written by the state
 };
 
 /// The canonical bytes of a committed entry as kept in "blocks".
@@ -140,12 +150,21 @@ inline constexpr const char* kv_snapshot_root_key = "kv/snapshot_root";
 /// Makes `entry`, just applied to `kv`, durable in one synced commit with `kv`'s new root.
 /// Every `snapshot_interval` entries the commit also carries `kv`'s snapshot, and entries
 /// up to the previous snapshot are pruned (disk use stays bounded). Recovery is `recover_kv`.
+/// With `entry_logged`, the entry itself is already in "blocks" (`write_with_entries`) and
+/// only the state and the committed point are written.
 result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
-                             const committed_entry& entry, std::uint64_t snapshot_interval);
+                             const committed_entry& entry, std::uint64_t snapshot_interval,
+                             bool entry_logged = false);
 
 /// Rebuilds a fresh `kv` from `store`: the last snapshot (checked against its stored root),
 /// then every entry after it up to the committed height, then checks that the resulting root
 /// equals the stored one. An error names what is missing or disagrees.
 result<void> recover_kv(const rocksdb_storage& store, smr::kv_state_machine& kv);
+
+/// After `recover_kv`: applies the entries logged above the committed height (consecutive
+/// from it, as `write_with_entries` left them before a crash) and commits each through
+/// `persist_applied`. Returns how many were applied.
+result<std::uint64_t> replay_logged(rocksdb_storage& store, smr::kv_state_machine& kv,
+                                    std::uint64_t snapshot_interval);
 
 } // namespace bft::actors

@@ -82,6 +82,16 @@ struct replica_config {
   monitor_actor monitor;
   std::map<replica_id, link_actor> links;
   std::chrono::milliseconds tick{10};
+  /// The store logs committed entries with the safety records (`storage::logs_entries`): the
+  /// replica sends each ready's committed entries with its persist.
+  bool log_entries = false;
+  /// Catch-up: ticks without progress before the next source is asked, chunks in flight.
+  std::uint64_t catchup_patience_ticks = 200;
+  std::size_t catchup_window = 4;
+  /// Positive control for tests only, never set otherwise: the replica sends a ready's
+  /// messages before its store confirmed the persist ("vote before the safety record is
+  /// durable"); tests/actors shows its check catches it.
+  bool mutant_send_before_persist = false;
 };
 
 struct gateway_config {
@@ -111,10 +121,13 @@ struct client_config {
 
 store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st);
 /// With `durable`, the state machine rebuilds its state from it at start and commits each
-/// applied entry to it (actors/rocksdb_storage.hpp, `persist_applied`).
+/// applied entry to it (actors/rocksdb_storage.hpp, `persist_applied`). `entries_logged`: the
+/// replica's store logs each committed entry with the safety records of its `ready`
+/// (`storage::write_with_entries`), so the state's commits need not write it again.
 state_machine_actor spawn_state_machine(caf::actor_system& sys, replica_id self,
                                         std::uint64_t checkpoint_interval,
-                                        std::shared_ptr<rocksdb_storage> durable = nullptr);
+                                        std::shared_ptr<rocksdb_storage> durable = nullptr,
+                                        bool entries_logged = false);
 monitor_actor spawn_monitor(caf::actor_system& sys, identity id);
 link_actor spawn_link(caf::actor_system& sys, link_config cfg, std::unique_ptr<transport> t);
 replica_actor spawn_replica(caf::actor_system& sys, replica_config cfg);

@@ -16,27 +16,55 @@ struct state_machine_state {
   static inline const char* name = "bft.state";
   smr::kv_state_machine kv;
   std::uint64_t checkpoint_interval = 100;
-  bytes last_snapshot; ///< taken at the last multiple of checkpoint_interval
+  /// The latest snapshots by index (multiples of checkpoint_interval, or installed ones),
+  /// served to peers that catch up; the oldest is dropped beyond `kept_snapshots`.
+  std::map<std::uint64_t, snapshot_answer> snapshots;
+  static constexpr std::size_t kept_snapshots = 4;
   std::vector<gateway_actor> subscribers;
   std::shared_ptr<spdlog::logger> log = component_logger("state");
   replica_id self{0};
   std::shared_ptr<rocksdb_storage> durable; ///< null: the state lives in memory only
+  bool entries_logged = false; ///< the store logs committed entries with the safety records
+
+  void keep_snapshot(std::uint64_t index, const digest& root, bytes data) {
+    snapshot_answer a;
+    a.found = true;
+    a.root = root;
+    a.data = std::make_shared<const bytes>(std::move(data));
+    snapshots[index] = std::move(a);
+    while (snapshots.size() > kept_snapshots) snapshots.erase(snapshots.begin());
+  }
 };
 
 state_machine_actor::behavior_type
 state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self, replica_id id,
-                 std::uint64_t checkpoint_interval, std::shared_ptr<rocksdb_storage> durable) {
+                 std::uint64_t checkpoint_interval, std::shared_ptr<rocksdb_storage> durable,
+                 bool entries_logged) {
   self->state.self = id;
   self->state.checkpoint_interval = checkpoint_interval == 0 ? 100 : checkpoint_interval;
   self->state.durable = std::move(durable);
+  self->state.entries_logged = entries_logged && self->state.durable;
   if (self->state.durable) {
-    if (auto r = recover_kv(*self->state.durable, self->state.kv); !r) {
-      self->state.log->critical("state cannot recover from store node={} error=\"{}\"", id.value(),
-                                r.error().message());
+    auto& st = self->state;
+    auto r = recover_kv(*st.durable, st.kv);
+    std::uint64_t replayed = 0;
+    if (r) {
+      // Entries the store logged with the engine's safety records before a crash, but that
+      // the state had not committed yet: apply them now, so the state is where the engine
+      // resumes (HotStuff resumes after its persisted b_exec).
+      auto n = replay_logged(*st.durable, st.kv, st.checkpoint_interval);
+      if (n)
+        replayed = *n;
+      else
+        r = n.error();
+    }
+    if (!r) {
+      st.log->critical("state cannot recover from store node={} error=\"{}\"", id.value(),
+                       r.error().message());
       self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
     } else {
-      self->state.log->info("state recovers from store node={} height={}", id.value(),
-                            self->state.kv.applied_index());
+      st.log->info("state recovers from store node={} height={} replayed_logged={}", id.value(),
+                   st.kv.applied_index(), replayed);
     }
   }
   return {
@@ -47,7 +75,7 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
           if (entry.index <= st.kv.applied_index()) continue; // replayed after a restart
           if (st.durable && entry.index != st.kv.applied_index() + 1) {
             // Entries committed before a crash never reached the store: applying this one
-            // would diverge. Stop applying until a state transfer (not in this runtime yet).
+            // would diverge. Stop applying until a state transfer installs a snapshot.
             st.log->error("state is behind the engine node={} applied={} next={}", st.self.value(),
                           st.kv.applied_index(), entry.index);
             break;
@@ -55,7 +83,9 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
           auto outcomes = st.kv.apply(entry);
           auto root = st.kv.state_root();
           if (st.durable) {
-            if (auto r = persist_applied(*st.durable, st.kv, entry, st.checkpoint_interval); !r) {
+            if (auto r = persist_applied(*st.durable, st.kv, entry, st.checkpoint_interval,
+                                         st.entries_logged);
+                !r) {
               st.log->critical("state stops: store failed node={} error=\"{}\"", st.self.value(),
                                r.error().message());
               self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
@@ -63,9 +93,10 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
             }
           }
           if (entry.index % st.checkpoint_interval == 0) {
-            st.last_snapshot = st.kv.snapshot();
+            auto snap = st.kv.snapshot();
             st.log->debug("state takes snapshot node={} index={} bytes={}", st.self.value(),
-                          entry.index, st.last_snapshot.size());
+                          entry.index, snap.size());
+            st.keep_snapshot(entry.index, root, std::move(snap));
           }
           out.entries.push_back(executed_msg{entry.index, root});
           if (!outcomes.empty())
@@ -90,6 +121,42 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
         auto& kv = self->state.kv;
         return state_status{kv.applied_index(), kv.state_root(), kv.size()};
       },
+      [self](snapshot_atom, std::uint64_t index) -> snapshot_answer {
+        auto& snaps = self->state.snapshots;
+        auto it = snaps.find(index);
+        return it == snaps.end() ? snapshot_answer{} : it->second;
+      },
+      [self](install_atom, install_request& req) -> install_answer {
+        auto& st = self->state;
+        // Restore into a fresh state first: a snapshot that does not match the certified root
+        // (or the index) leaves the current state untouched.
+        smr::kv_state_machine fresh;
+        if (auto r = fresh.restore(req.snapshot, req.root); !r)
+          return install_answer{false, "snapshot does not restore: " + r.error().message()};
+        if (fresh.applied_index() != req.index)
+          return install_answer{false, "snapshot is at index " +
+                                           std::to_string(fresh.applied_index()) + ", not " +
+                                           std::to_string(req.index)};
+        if (st.durable) {
+          std::map<std::string, bytes> state;
+          state[kv_snapshot_key] = req.snapshot;
+          state[kv_snapshot_root_key] = bytes(req.root.begin(), req.root.end());
+          if (auto r = st.durable->install(committed_point{req.index, req.root}, state); !r) {
+            st.log->critical("state stops: store failed node={} error=\"{}\"", st.self.value(),
+                             r.error().message());
+            self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
+            return install_answer{false, r.error().message()};
+          }
+          if (auto p = st.durable->prune_below(req.index + 1); !p)
+            st.log->warn("state cannot prune after install node={} error=\"{}\"", st.self.value(),
+                         p.error().message());
+        }
+        st.kv = std::move(fresh);
+        st.keep_snapshot(req.index, req.root, std::move(req.snapshot));
+        st.log->info("state installs snapshot node={} index={} keys={}", st.self.value(), req.index,
+                     st.kv.size());
+        return install_answer{true, {}};
+      },
   };
 }
 
@@ -97,8 +164,9 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
 
 state_machine_actor spawn_state_machine(caf::actor_system& sys, replica_id self,
                                         std::uint64_t checkpoint_interval,
-                                        std::shared_ptr<rocksdb_storage> durable) {
-  return sys.spawn(state_machine_fn, self, checkpoint_interval, std::move(durable));
+                                        std::shared_ptr<rocksdb_storage> durable,
+                                        bool entries_logged) {
+  return sys.spawn(state_machine_fn, self, checkpoint_interval, std::move(durable), entries_logged);
 }
 
 } // namespace bft::actors

@@ -6,6 +6,7 @@
 /// and tests.
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "protocols/common/engine.hpp"
@@ -21,6 +22,16 @@ public:
   [[nodiscard]] virtual persisted_state load() = 0;
   /// Applies `ops` atomically and durably; returns only when they would survive a crash.
   virtual result<void> write(const std::vector<persist_op>& ops) = 0;
+  /// Like `write`, and in the same atomic, durable write also logs committed entries (encoded,
+  /// by index), so that the engine's persisted execution point and the entries it covers
+  /// advance together. A store that keeps no entry log (`logs_entries()` false) ignores them.
+  virtual result<void>
+  write_with_entries(const std::vector<persist_op>& ops,
+                     const std::vector<std::pair<std::uint64_t, bytes>>& entries) {
+    (void)entries;
+    return write(ops);
+  }
+  [[nodiscard]] virtual bool logs_entries() const { return false; }
 };
 
 /// A store in memory: survives an actor restart inside one process, not a process crash.

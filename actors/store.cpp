@@ -22,7 +22,8 @@ store_actor::behavior_type store_fn(store_actor::stateful_pointer<store_state> s
   self->state.st = std::move(st);
   return {
       [self](persist_atom, persist_batch& b) -> caf::result<persisted_atom> {
-        auto r = self->state.st->write(b.ops);
+        auto r = b.entries.empty() ? self->state.st->write(b.ops)
+                                   : self->state.st->write_with_entries(b.ops, b.entries);
         if (!r) {
           self->state.log->error("store fails to write records={} error=\"{}\"", b.ops.size(),
                                  r.error().message());

@@ -236,6 +236,46 @@ TEST_CASE_FIXTURE(fixture, "no vote leaves before the store confirms the persist
   CHECK(out->frames[1].data == "vote:second");
 }
 
+namespace {
+
+/// Steps a replica (toy engine, held store) with one frame and returns how many frames left
+/// before the store confirmed the persist of that frame's vote.
+std::size_t frames_before_persist_confirmed(fixture& fx, bool mutant) {
+  auto held = std::make_shared<held_persists>();
+  auto out = std::make_shared<recorder>();
+  auto log = std::make_shared<test::toy_log>();
+  replica_config rc;
+  rc.id = fx.net.id(0, &fx.m);
+  rc.engine.validators = fx.net.validators;
+  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
+                         const persisted_state&) {
+    return std::make_unique<test::toy_engine>(log);
+  };
+  rc.mutant_send_before_persist = mutant;
+  auto store = fx.sys.spawn(held_store, held);
+  rc.store = caf::actor_cast<store_actor>(store);
+  fx.periodic.push_back(store);
+  rc.state_machine = spawn_state_machine(fx.sys, replica_id{0}, 100);
+  rc.monitor = spawn_monitor(fx.sys, rc.id);
+  rc.links.emplace(replica_id{1}, fx.sys.spawn(fake_link, out));
+  auto replica = spawn_replica(fx.sys, rc);
+  fx.periodic.push_back(caf::actor_cast<caf::actor>(replica));
+  fx.consume_messages();
+  caf::anon_send(replica, frame_atom::value, frame{1, "proposal"});
+  fx.consume_messages();
+  REQUIRE(held->batches.size() == 1);
+  return out->frames.size();
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "the persist-before-send check catches a vote sent before the "
+                           "store confirms, positive control") {
+  CHECK(frames_before_persist_confirmed(*this, false) == 0);
+  // The seeded bug: the same check sees the vote leave before the safety record is durable.
+  CHECK(frames_before_persist_confirmed(*this, true) == 1);
+}
+
 TEST_CASE_FIXTURE(fixture, "a store failure stops the replica before its vote leaves") {
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
