@@ -180,6 +180,9 @@ gateway_actor::behavior_type gateway_fn(gateway_self self, gateway_config cfg) {
           r.client_seq = o.client_seq;
           r.duplicate = o.duplicate;
           r.results = o.results;
+          r.commit_us = static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.since)
+                  .count());
           auto fr = st.reply(r);
           for (auto& p : it->second.promises) p.deliver(fr);
           if (st.probe)

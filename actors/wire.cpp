@@ -117,6 +117,7 @@ std::string client_reply::encode() const {
     w.boolean(duplicate);
     w.count(results.size(), client_request::max_txs);
     for (const auto& res : results) w.blob(res.encode(), max_result_bytes);
+    w.u64(commit_us);
     break;
   case kind::read:
     w.boolean(value.has_value());
@@ -163,6 +164,7 @@ result<client_reply> client_reply::decode(std::string_view b) {
       if (!res) return res.error();
       c.results.push_back(std::move(*res));
     }
+    c.commit_us = r.u64();
     break;
   }
   case 2:

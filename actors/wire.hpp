@@ -78,6 +78,9 @@ struct client_reply {
   std::uint64_t client_seq = 0;
   bool duplicate = false;
   std::vector<smr::kv_result> results;
+  /// Microseconds from the request's admission at this replica's gateway to its execution
+  /// there (the wait for a block plus consensus); `bft bench` reports its p50.
+  std::uint64_t commit_us = 0;
   // read
   std::optional<std::string> value;
   // status (and the applied index of receipt/read)
