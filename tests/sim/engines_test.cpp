@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "protocols/sim/campaign.hpp"
 
@@ -85,52 +87,72 @@ void beyond_f(const char* protocol) {
   CHECK(checkers.count("K7") == 0);
 }
 
+/// Checkers that judge safety (or the engine contract), as opposed to K7 (liveness).
+bool safety_checker(const std::string& c) { return c != "K7"; }
+
+/// Where the mutant search looks: campaign worlds (n, Byzantine replicas) over seeds
+/// 1..seeds, then Twins scenarios 0..scenarios-1. With `prefer_safety`, a first pass accepts
+/// only catches by a safety checker and a second pass accepts K7 too.
+struct search_plan {
+  std::uint64_t seeds = 60;
+  std::uint32_t scenarios = 400;
+  std::vector<std::pair<std::size_t, std::size_t>> worlds{{4, 0}, {4, 1}};
+  bool prefer_safety = false;
+};
+
 /// A mutant is caught when a seed (or Twins scenario) violates a checker with the mutant on
-/// and passes with it off.
-bool caught(const options& o_in, const mutant_entry& m, std::uint64_t seeds,
-            std::uint32_t scenarios, std::string& how) {
+/// and passes with it off: the generic campaigns and Twins, nothing that knows the mutant.
+bool caught(const options& o_in, const mutant_entry& m, const search_plan& plan, std::string& how,
+            std::string& checker) {
   auto o = o_in;
   o.faults = fault_mode::all;
-  auto try_one = [&](options trial) {
+  auto try_one = [&](options trial, bool safety_only) {
     trial.mutant = m.name;
     trial.mutant_bits = m.bits;
     auto r = run_seed(trial);
-    if (r.passed()) return false;
+    if (r.passed() || (safety_only && !safety_checker(r.violations.front().checker))) return false;
     options clean = trial;
     clean.mutant.clear();
     clean.mutant_bits = 0;
     if (!run_seed(clean).passed()) return false;
-    how = r.violations.front().checker + " by `" + replay_command(trial) + "`";
+    checker = r.violations.front().checker;
+    how = checker + " by `" + replay_command(trial) + "`";
     return true;
   };
-  for (std::size_t byz = 0; byz <= 1; ++byz) {
-    for (std::uint64_t s = 1; s <= seeds; ++s) {
-      auto t = o;
-      t.seed = s;
-      t.byzantine = byz;
-      if (try_one(t)) return true;
+  for (bool safety_only : {true, false}) {
+    if (safety_only && !plan.prefer_safety) continue;
+    for (const auto& [n, byzantine] : plan.worlds) {
+      for (std::uint64_t s = 1; s <= plan.seeds; ++s) {
+        auto t = o;
+        t.seed = s;
+        t.replicas = n;
+        t.byzantine = byzantine;
+        if (try_one(t, safety_only)) return true;
+      }
     }
-  }
-  for (std::uint32_t s = 0; s < scenarios; ++s) {
-    auto t = o;
-    t.byzantine = 0;
-    t.twins_scenario = s;
-    if (try_one(t)) return true;
+    for (std::uint32_t s = 0; s < plan.scenarios; ++s) {
+      auto t = o;
+      t.byzantine = 0;
+      t.twins_scenario = s;
+      if (try_one(t, safety_only)) return true;
+    }
   }
   return false;
 }
 
 /// `known_uncaught`: mutants the harness does not catch yet, each with an open finding in
 /// protocols/sim/FINDINGS.md. Strict: once one is caught the test fails until it leaves the
-/// list, so the list only shrinks.
-void mutants(const char* protocol, std::uint64_t seeds, std::uint32_t scenarios,
-             const std::set<std::string>& known_uncaught = {}) {
+/// list, so the list only shrinks. `by_safety`: mutants that a safety checker (not only K7)
+/// must catch.
+void mutants(const char* protocol, const search_plan& plan,
+             const std::set<std::string>& known_uncaught = {},
+             const std::set<std::string>& by_safety = {}) {
   auto o = base(protocol);
   REQUIRE(o.protocol.mutants.size() >= 3);
   std::size_t n_caught = 0;
   for (const auto& m : o.protocol.mutants) {
-    std::string how;
-    const bool ok = caught(o, m, seeds, scenarios, how);
+    std::string how, checker;
+    const bool ok = caught(o, m, plan, how, checker);
     n_caught += ok ? 1 : 0;
     std::printf("%s mutant %s: %s\n", protocol, m.name.c_str(),
                 ok ? ("caught, " + how).c_str() : "NOT caught");
@@ -140,6 +162,9 @@ void mutants(const char* protocol, std::uint64_t seeds, std::uint32_t scenarios,
     } else {
       CHECK_MESSAGE(ok, protocol << " mutant " << m.name << " was not caught");
     }
+    if (by_safety.count(m.name))
+      CHECK_MESSAGE(safety_checker(checker),
+                    protocol << " mutant " << m.name << " was not caught by a safety checker");
   }
   CHECK(n_caught >= 3);
 }
@@ -178,7 +203,7 @@ TEST_CASE("pbft: with more than f Byzantine replicas the checkers report violati
   beyond_f("pbft");
 }
 TEST_CASE("pbft: every seeded mutant is caught by a campaign or by Twins") {
-  mutants("pbft", 60, 400);
+  mutants("pbft", search_plan{});
 }
 TEST_CASE("pbft: K9 one seed replayed twice gives the same trace hash") { determinism("pbft"); }
 
@@ -194,10 +219,15 @@ TEST_CASE("hotstuff: with more than f Byzantine replicas the checkers report vio
   beyond_f("hotstuff");
 }
 TEST_CASE("hotstuff: every seeded mutant is caught by a campaign or by Twins") {
-  // FINDINGS.md F5: the HotStuff inspector's forged QC only weakens the QC of a certified
-  // block, and no campaign or Twins scenario yet forks an honest lock or a two-chain commit.
-  mutants("hotstuff", 60, 400,
-          {"vote_without_lock_check", "accept_qc_with_duplicate_signer", "commit_on_two_chain"});
+  // FINDINGS.md F5: the forking Byzantine leader (n = 7, one Byzantine replica) breaks
+  // agreement (K1) under the first three; vote_before_persist breaks K4. No generic world
+  // yet certifies a conflicting block inside a view gap, which commit_gapped_chain needs.
+  search_plan plan;
+  plan.worlds.emplace_back(7, 1);
+  plan.prefer_safety = true;
+  mutants("hotstuff", plan, {"commit_gapped_chain"},
+          {"vote_without_lock_check", "commit_on_two_chain", "accept_qc_with_duplicate_signer",
+           "vote_before_persist"});
 }
 TEST_CASE("hotstuff: K9 one seed replayed twice gives the same trace hash") {
   determinism("hotstuff");
