@@ -93,7 +93,12 @@ void replica::restore(const persisted_state& stored) {
     own_vc_ = it->second;
     vcs_[cfg_.self] = stored_vc{*vc, own_vc_};
   }
-  if (auto it = stored.find("pbft/nv"); it != stored.end()) last_nv_ = it->second;
+  if (auto it = stored.find("pbft/nv"); it != stored.end()) {
+    auto nv = decode_new_view(it->second);
+    BFT_ASSERT(nv.has_value(), "stored pbft/nv record is corrupted");
+    last_nv_ = it->second;
+    last_nv_view_ = nv->view;
+  }
   last_executed_ = stable_.seq.value();
   next_seq_ = last_executed_;
   if (auto it = stored.find("pbft/transfer"); it != stored.end()) {
@@ -919,15 +924,14 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
   note_statement(m->from, static_cast<std::uint8_t>(phase::view_change), m->new_view.value(), 0,
                  crypto::sha3_256(signing_payload(sctx_, *m)), frame);
   if (m->new_view < view_ || (m->new_view == view_ && !view_changing_)) {
-    // The sender is behind: the primary gives it the new-view that started this view (only
-    // the signer sends its own frame, so no replica relays another's signature).
-    if (!view_changing_ && m->new_view == view_) {
-      if (is_primary() && !last_nv_.empty())
-        send(m->from, last_nv_);
-      else if (!entry_vc_.empty())
-        send(m->from, entry_vc_); // our own view-change for this view: with it the sender
-                                  // can hold 2f+1, start its timer (P28) and move on
-    }
+    // The sender is behind: it still waits for the new-view of a view that we entered. Any
+    // replica that holds that new-view (or a later one) gives it, since a new-view proves
+    // itself (2f+1 signed view-changes, the primary's signature); the primary of that view
+    // may already have moved on. A new-view draws no answer from a replica already in its
+    // view, so this cannot ping-pong; answering a view-change with a view-change did, and,
+    // multiplied by duplication, flooded the network (F6).
+    if (!last_nv_.empty() && last_nv_view_ >= m->new_view && may_answer_laggard(m->from))
+      send(m->from, last_nv_);
     return;
   }
   const auto sender = m->from;
@@ -943,6 +947,16 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
   if (target > view_) note_future_view(sender, target);
   check_view_change_quorum();
   maybe_send_new_view();
+}
+
+bool replica::may_answer_laggard(replica_id peer) {
+  // A laggard re-sends its view-change every resend interval while it waits; one answer per
+  // interval reaches it, however many copies (duplicates, replays) arrive.
+  auto [it, fresh] = answered_laggard_.try_emplace(peer, now_);
+  if (fresh) return true;
+  if (now_ - it->second < resend_interval_) return false;
+  it->second = now_;
+  return true;
 }
 
 void replica::maybe_send_new_view() {
@@ -1061,10 +1075,9 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   if (plan.min_s.seq > stable_.seq) make_stable(plan.min_s); // P25/P30
   view_ = v;
   view_changing_ = false;
-  entry_vc_ =
-      own_vc_.empty() || decode_view_change(own_vc_)->new_view != v ? bytes{} : std::move(own_vc_);
   own_vc_.clear();
   last_nv_ = nv_frame;
+  last_nv_view_ = v;
   view_deadline_.reset();
   persist_view();
   for (auto& [n, s] : log_) {

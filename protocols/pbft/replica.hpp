@@ -124,6 +124,7 @@ private:
   void start_view_change(view_number v);
   void check_view_change_quorum();
   void maybe_send_new_view();
+  bool may_answer_laggard(replica_id peer);
   void enter_view(view_number v, const new_view_plan& plan,
                   const std::vector<new_view_entry>& entries, const bytes& nv_frame);
   void apply_f_plus_one_rule();
@@ -167,10 +168,10 @@ private:
   // safety state
   view_number view_{0};
   bool view_changing_ = false;
-  bytes own_vc_;            ///< own view-change frame for view_ while view-changing
-  bytes last_nv_;           ///< the new-view frame that started view_ (served to laggards)
-  bytes entry_vc_;          ///< own view-change for view_, if it sent one (served to laggards)
-  checkpoint_proof stable_; ///< h and its proof
+  bytes own_vc_;  ///< own view-change frame for view_ while view-changing
+  bytes last_nv_; ///< the new-view frame of the last view entered (served to laggards)
+  view_number last_nv_view_{0}; ///< the view of last_nv_
+  checkpoint_proof stable_;     ///< h and its proof
   std::map<std::uint64_t, slot> log_;
   std::uint64_t next_seq_ = 0; ///< primary: last assigned sequence number
 
@@ -194,6 +195,9 @@ private:
   // view change
   std::map<replica_id, stored_vc> vcs_;            ///< highest valid view-change per sender
   std::map<replica_id, view_number> future_views_; ///< highest view seen signed per replica
+  /// Last tick at which each peer's stale view-change was answered: at most one answer per
+  /// peer per resend interval, however many copies of its view-change arrive (F6).
+  std::map<replica_id, std::uint64_t> answered_laggard_;
 
   // timers (ticks)
   std::uint64_t now_ = 0;

@@ -792,21 +792,70 @@ TEST_CASE("P29 (catch-up): f+1 replicas signing in a higher view pull a lagging 
   }
 }
 
-TEST_CASE("P28 (catch-up): a replica that missed the new-view gets the view-changes it needs to "
-          "start its timer") {
+TEST_CASE("P28 (catch-up): a replica that missed the new-view gets it from any replica that "
+          "entered the view, once per resend interval") {
   cluster c(4);
   client cl(7);
   force_view_change(c, cl);
-  auto own = sent_of(c, 2, msg_type::view_change);
-  REQUIRE_FALSE(own.empty());
-  c.sent[1].clear();
+  auto nv = sent_of(c, 1, msg_type::new_view); // replica 1 is the primary of view 1
+  REQUIRE_FALSE(nv.empty());
+  auto new_views_to_3 = [&](std::size_t i) {
+    std::size_t k = 0;
+    for (const auto& m : c.sent[i])
+      if (m.to == replica_id{3} && frame_type(m.frame) == msg_type::new_view) {
+        CHECK(m.frame == nv.back()); // the new-view itself: it proves itself
+        ++k;
+      }
+    return k;
+  };
   c.sent[2].clear();
-  // replica 3 asks again for view 1 (it missed the new-view)
-  deliver_to(c, 2, 3, make_vc(c, 3, 1));
-  REQUIRE(c.sent[2].size() == 1);
-  CHECK(c.sent[2][0].to == replica_id{3});
-  CHECK(c.sent[2][0].frame == own.back()); // its own view-change, never another's frame
-  deliver_to(c, 1, 3, make_vc(c, 3, 1));
+  // replica 3 asks again for view 1 (it missed the new-view): a backup answers too
+  const auto vc = make_vc(c, 3, 1);
+  deliver_to(c, 2, 3, vc);
+  CHECK(new_views_to_3(2) == 1);
+  // copies (duplicates, replays) within the resend interval draw no further answer
+  for (int i = 0; i < 5; ++i) deliver_to(c, 2, 3, vc);
+  CHECK(new_views_to_3(2) == 1);
+  // the laggard's re-send after the interval is answered again
+  for (int i = 0; i < 10; ++i) c.step(2, ev::tick{});
+  deliver_to(c, 2, 3, vc);
+  CHECK(new_views_to_3(2) == 2);
+}
+
+TEST_CASE("P28 (catch-up): a primary that left its view still gives that view's new-view to a "
+          "replica that missed it") {
+  cluster c(4);
+  client cl(7);
+  force_view_change(c, cl);
+  // f+1 view-changes for view 2 pull replica 1 (primary of view 1) into the view change (P29)
+  deliver_to(c, 1, 2, make_vc(c, 2, 2));
+  deliver_to(c, 1, 3, make_vc(c, 3, 2));
+  REQUIRE(c.r(1).view_changing());
+  REQUIRE(c.r(1).view() == view_number{2});
+  c.sent[1].clear();
+  deliver_to(c, 1, 0, make_vc(c, 0, 1)); // replica 0 still waits for view 1
   REQUIRE(c.sent[1].size() == 1);
-  CHECK(frame_type(c.sent[1][0].frame) == msg_type::new_view); // the primary: its new-view
+  CHECK(c.sent[1][0].to == replica_id{0});
+  CHECK(frame_type(c.sent[1][0].frame) == msg_type::new_view);
+  CHECK(decode_new_view(c.sent[1][0].frame)->view == view_number{1});
+}
+
+TEST_CASE("F6: two replicas in a view do not answer each other without end") {
+  // A late copy of a view-change for the current view looks like a laggard's; the answer is a
+  // new-view, which a replica already in the view leaves unanswered. Answering a view-change
+  // with a view-change made two replicas in the view feed each other (the storm of F6).
+  cluster c(4);
+  client cl(7);
+  force_view_change(c, cl);
+  auto vc2 = sent_of(c, 2, msg_type::view_change);
+  REQUIRE_FALSE(vc2.empty());
+  c.pool.clear();
+  c.filter = [](const auto& m) {
+    return (m.from == replica_id{2} || m.from == replica_id{3}) &&
+           (m.to == replica_id{2} || m.to == replica_id{3});
+  };
+  deliver_to(c, 3, 2, vc2.back()); // a late copy of replica 2's view-change
+  CHECK(c.deliver_all(1000) < 10);
+  CHECK(c.r(2).view() == view_number{1});
+  CHECK(c.r(3).view() == view_number{1});
 }
