@@ -1,11 +1,14 @@
 #pragma once
 /// The simulator's only source of randomness: a seeded xoshiro256** generator.
 ///
-/// Why not std::mt19937_64: its header is one the purity guard forbids in
-/// protocols/, and the standard distributions differ between library versions. So the
-/// generator is written out here (xoshiro256**, Blackman & Vigna, seeded through splitmix64)
-/// and bounded integers are derived by hand with rejection sampling, which has no modulo
-/// bias: the same seed gives the same numbers on every platform and library version.
+/// reliability.md names std::mt19937_64. Both generators are fully specified, so either gives
+/// the same numbers for a seed on every platform; the difference is the bounded integers,
+/// which are derived here by hand with rejection sampling (no modulo bias, no standard
+/// distribution, whose output differs between library versions). xoshiro256** was chosen in
+/// the first session for its 32-byte state (the simulator forks generators per concern, see
+/// `fork_rng_`) and is kept because every recorded seed depends on it: the regression list
+/// (tests/sim/regression_seeds.txt), the replay commands in FINDINGS.md and the campaign
+/// figures. Changing the generator renumbers all of them.
 ///
 /// Owned by one simulation run; not thread-safe.
 #include <cstdint>
