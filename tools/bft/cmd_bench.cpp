@@ -1009,8 +1009,8 @@ int run_sweep(const bench_cli& o, const std::vector<std::string>& protocols, std
     print_row(base);
     all.push_back(base);
     points.push_back(base);
-    double rate = o.sweep_start > 0 ? o.sweep_start : std::max(1000.0, base.throughput * 2);
-    double best = base.throughput;
+    double rate = o.sweep_start > 0 ? o.sweep_start : std::max(1000.0, base.throughput / 2);
+    double best = 0; // best open-loop throughput so far
     double base_p50 = std::max(base.p50, 0.5);
     for (std::size_t step = 0; step < o.sweep_steps && !g_stop.load(); ++step) {
       settle(1);
@@ -1023,7 +1023,7 @@ int run_sweep(const bench_cli& o, const std::vector<std::string>& protocols, std
           r.p50 > 4 * base_p50 + 10 || r.throughput < 0.85 * rate || r.throughput < 1.02 * best;
       best = std::max(best, r.throughput);
       if (bent) break;
-      rate *= 1.6;
+      rate *= 1.5;
     }
     per_protocol.push_back(points);
     cl->stop();
@@ -1037,8 +1037,9 @@ int run_sweep(const bench_cli& o, const std::vector<std::string>& protocols, std
   for (std::size_t i = 0; i < per_protocol.size(); ++i) {
     dat += "# " + protocols[i] + ": throughput_tx_per_s p50_ms p99_ms offered_tx_per_s\n";
     for (const auto& r : per_protocol[i])
-      dat +=
-          num(r.throughput) + " " + num(r.p50) + " " + num(r.p99) + " " + num(r.load.rate) + "\n";
+      if (r.load.rate > 0) // the closed-loop unloaded point stays in the JSON only
+        dat +=
+            num(r.throughput) + " " + num(r.p50) + " " + num(r.p99) + " " + num(r.load.rate) + "\n";
     dat += "\n\n";
   }
   write_file(data, dat);
@@ -1165,7 +1166,8 @@ const bft::cli::command_registrar reg("bench", [](CLI::App& app, int& status) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{100}))
       ->capture_default_str();
   cmd->add_option("--sweep-start", o->sweep_start,
-                  "sweep: first offered rate in tx/s (default: twice the unloaded throughput)")
+                  "sweep: first offered rate in tx/s (default: half the throughput of one request "
+                  "in flight)")
       ->check(CLI::Range(0.0, 1e8));
   cmd->add_option("--check-json", o->check_json,
                   "only check that FILE is valid JSON whose every run committed transactions")
