@@ -63,6 +63,20 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
                        r.error().message());
       self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
     } else {
+      // The stored snapshot can be served to peers again (and reported to the engine).
+      if (auto state = st.durable->state(); state) {
+        auto snap = state->find(kv_snapshot_key);
+        auto root = state->find(kv_snapshot_root_key);
+        if (snap != state->end() && root != state->end() && root->second.size() == 32 &&
+            snap->second.size() >= 12) {
+          std::uint64_t at = 0;
+          for (int i = 7; i >= 0; --i)
+            at = (at << 8) | snap->second[4 + static_cast<std::size_t>(i)];
+          digest kept_root{};
+          std::copy(root->second.begin(), root->second.end(), kept_root.begin());
+          st.keep_snapshot(at, kept_root, snap->second);
+        }
+      }
       st.log->info("state recovers from store node={} height={} replayed_logged={}", id.value(),
                    st.kv.applied_index(), replayed);
     }
@@ -72,7 +86,14 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
         auto& st = self->state;
         executed_list out;
         for (const auto& entry : batch.entries) {
-          if (entry.index <= st.kv.applied_index()) continue; // replayed after a restart
+          if (entry.index <= st.kv.applied_index()) {
+            // Handed out again after a restart: applied already. Its root is known if a kept
+            // snapshot was taken there (the engine's checkpoint for that index needs it).
+            auto kept = st.snapshots.find(entry.index);
+            if (kept != st.snapshots.end())
+              out.entries.push_back(executed_msg{entry.index, kept->second.root});
+            continue;
+          }
           if (st.durable && entry.index != st.kv.applied_index() + 1) {
             // Entries committed before a crash never reached the store: applying this one
             // would diverge. Stop applying until a state transfer installs a snapshot.
