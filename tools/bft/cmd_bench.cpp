@@ -92,6 +92,7 @@ struct bench_cli {
   std::size_t sweep_steps = 12;
   double sweep_start = 0;
   std::string check_json;
+  std::string work_dir = "/tmp";
 };
 
 /// What one measured phase offers.
@@ -441,11 +442,13 @@ std::string tail_of(const fs::path& p, std::size_t max = 600) {
 class processes_cluster final : public bench_cluster {
 public:
   processes_cluster(const bench_cli& o, config::protocol_kind p, std::size_t faults) {
-    char tmpl[] = "/tmp/bft-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
+    std::string tmpl_s = (fs::path(o.work_dir) / "bft-bench-XXXXXX").string();
+    std::vector<char> tmpl(tmpl_s.begin(), tmpl_s.end());
+    tmpl.push_back('\0');
+    if (::mkdtemp(tmpl.data()) == nullptr)
       throw cli::command_error{
           std::string("bench: cannot create a temporary directory: ") + std::strerror(errno), 1};
-    dir_ = tmpl;
+    dir_ = tmpl.data();
     config::testnet_spec spec;
     spec.replicas = o.replicas;
     spec.protocol = p;
@@ -758,7 +761,8 @@ std::string document_json(const bench_cli& o, const machine_info& m,
        ", \"batch_delay_ms\": " + num(o.batch_delay_ms) +
        ", \"tick_ms\": " + num(static_cast<double>(o.tick_ms)) +
        ", \"duration_s\": " + num(o.duration) + ", \"warmup_s\": " + num(o.warmup) +
-       ", \"store\": " + json_str(o.mode == "processes" ? "rocksdb" : "memory") +
+       ", \"store\": " +
+       json_str(o.mode == "processes" ? "rocksdb (synced) under " + o.work_dir : "memory") +
        ", \"signatures\": \"ed25519\"},\n";
   s += "  \"peak_rss_scope\": " +
        json_str(o.mode == "processes" ? "per replica process" : "the one process") + ",\n";
@@ -1154,6 +1158,11 @@ const bft::cli::command_registrar reg("bench", [](CLI::App& app, int& status) {
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--faults", o->faults, "none, crash-one, or k replicas stopped for the run")
+      ->capture_default_str();
+  cmd->add_option("--work-dir", o->work_dir,
+                  "processes: where the testnet and the nodes' RocksDB stores live (a tmpfs such "
+                  "as /dev/shm takes the disk out of the figures)")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   cmd->add_option("--json", o->json, "write the figures as JSON to FILE")->type_name("FILE");
   cmd->add_flag("--sweep", o->sweep,
