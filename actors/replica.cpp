@@ -25,7 +25,8 @@ struct replica_state {
   /// those behind it wait too, so no message overtakes an unconfirmed persist.
   std::deque<ready> pending;
   bool persisting = false;
-  bool front_entries_logged = false; ///< the front ready's committed entries are in the store
+  /// How many readies at the front of `pending` have their records (and entries) durable.
+  std::size_t covered = 0;
   std::uint64_t committed_txs = 0;
   std::map<replica_id, peer_observation> observed;
   std::unique_ptr<replica_probe> probe;
@@ -222,29 +223,38 @@ void apply_after_persist(replica_self self, ready& r) {
   }
 }
 
+bool needs_store(const replica_state& st, const ready& r) {
+  return !r.persist.empty() || (st.cfg.log_entries && !r.committed.empty());
+}
+
+/// Applies the pending readies in order. A ready that has records (or, with a logging store,
+/// committed entries) waits for the store; the write then carries the records of EVERY ready
+/// pending at that moment, in order, as one synced batch (group commit), so one fsync covers
+/// them all and a slow disk does not make the queue grow. Each ready still leaves only after
+/// its own records are durable; a later ready's records merely become durable early.
 void drain(replica_self self) {
   auto& st = self->state;
   while (!st.persisting && !st.pending.empty()) {
     auto& front = st.pending.front();
-    const bool log_entries =
-        st.cfg.log_entries && !front.committed.empty() && !st.front_entries_logged;
-    if (!front.persist.empty() || log_entries) {
+    if (st.covered == 0 && needs_store(st, front)) {
+      persist_batch b;
+      for (auto& r : st.pending) {
+        for (auto& op : r.persist) b.ops.push_back(std::move(op));
+        r.persist.clear();
+        if (st.cfg.log_entries) // committed stays in the ready, to be applied
+          for (const auto& e : r.committed) b.entries.emplace_back(e.index, encode_entry(e));
+        if (st.cfg.mutant_send_before_persist) { // seeded bug (tests only)
+          send_messages(self, r.messages);
+          r.messages.clear();
+        }
+      }
+      const auto group = st.pending.size();
       st.persisting = true;
-      persist_batch b{std::move(front.persist), {}};
-      front.persist.clear();
-      if (log_entries) {
-        b.entries.reserve(front.committed.size());
-        for (const auto& e : front.committed) b.entries.emplace_back(e.index, encode_entry(e));
-      }
-      st.front_entries_logged = log_entries;   // committed stays in the ready, to be applied
-      if (st.cfg.mutant_send_before_persist) { // seeded bug (tests only)
-        send_messages(self, front.messages);
-        front.messages.clear();
-      }
       self->request(st.cfg.store, caf::infinite, persist_atom::value, std::move(b))
           .then(
-              [self](persisted_atom) {
+              [self, group](persisted_atom) {
                 self->state.persisting = false;
+                self->state.covered = group;
                 drain(self);
               },
               [self](caf::error& err) {
@@ -258,7 +268,7 @@ void drain(replica_self self) {
     }
     ready r = std::move(front);
     st.pending.pop_front();
-    st.front_entries_logged = false;
+    if (st.covered > 0) --st.covered;
     apply_after_persist(self, r);
   }
 }

@@ -519,3 +519,47 @@ TEST_CASE_FIXTURE(fixture, "a coroutine frame is freed when its actor stops whil
   CHECK(*live == 0);
   consume_messages();
 }
+
+TEST_CASE_FIXTURE(fixture, "readies waiting behind a write are made durable together, each "
+                           "vote after its own record") {
+  auto held = std::make_shared<held_persists>();
+  auto out = std::make_shared<recorder>();
+  auto log = std::make_shared<test::toy_log>();
+  replica_config rc;
+  rc.id = net.id(0, &m);
+  rc.engine.validators = net.validators;
+  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
+                         const persisted_state&) {
+    return std::make_unique<test::toy_engine>(log);
+  };
+  store = sys.spawn(held_store, held);
+  rc.store = caf::actor_cast<store_actor>(store);
+  periodic.push_back(store);
+  rc.state_machine = spawn_state_machine(sys, replica_id{0}, 100);
+  rc.monitor = spawn_monitor(sys, rc.id);
+  rc.links.emplace(replica_id{1}, sys.spawn(fake_link, out));
+  auto replica = spawn_replica(sys, rc);
+  periodic.push_back(caf::actor_cast<caf::actor>(replica));
+  consume_messages();
+  for (const char* body : {"a", "b", "c"}) {
+    caf::anon_send(replica, frame_atom::value, frame{1, body});
+    consume_messages();
+  }
+  REQUIRE(held->batches.size() == 1); // "a" is being written; "b" and "c" wait
+  CHECK(out->frames.empty());
+  caf::anon_send(store, release_atom::value, std::size_t{0}, true);
+  consume_messages();
+  REQUIRE(out->frames.size() == 1);
+  CHECK(out->frames[0].data == "vote:a");
+  // One write for both waiting readies, in order.
+  REQUIRE(held->batches.size() == 2);
+  REQUIRE(held->batches[1].ops.size() == 2);
+  CHECK(held->batches[1].ops[0].value == bytes{'b'});
+  CHECK(held->batches[1].ops[1].value == bytes{'c'});
+  caf::anon_send(store, release_atom::value, std::size_t{1}, true);
+  consume_messages();
+  REQUIRE(out->frames.size() == 3);
+  CHECK(out->frames[1].data == "vote:b");
+  CHECK(out->frames[2].data == "vote:c");
+  CHECK(held->batches.size() == 2);
+}
