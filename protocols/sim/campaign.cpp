@@ -1,5 +1,7 @@
 #include "protocols/sim/campaign.hpp"
 
+#include <algorithm>
+
 // An engine is linked in only when its target exists and its factory and inspector headers
 // are there (engines land in steps).
 #if defined(BFT_SIM_HAVE_PBFT) && __has_include("protocols/pbft/factory.hpp") &&                   \
@@ -96,8 +98,13 @@ campaign_result run_twins(const options& base, std::uint32_t first, std::uint32_
   options o = base;
   o.replicas = 4;
   o.byzantine = 0;
-  for (std::uint32_t s = first; s < first + count && s < twins_scenarios; ++s) {
-    o.twins_scenario = s;
+  const bool enumerated =
+      base.twins_schedule.empty() && base.twins_rounds == twins_enumerated_rounds;
+  const std::uint64_t last =
+      enumerated ? std::min<std::uint64_t>(std::uint64_t{first} + count, twins_scenarios)
+                 : std::uint64_t{first} + count;
+  for (std::uint64_t s = first; s < last && s <= ~std::uint32_t{0}; ++s) {
+    o.twins_scenario = static_cast<std::uint32_t>(s);
     o.seed = s;
     auto r = run_seed(o);
     out.cov.add(r.cov);

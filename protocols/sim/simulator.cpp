@@ -65,7 +65,13 @@ std::string replay_command(const options& o) {
   std::ostringstream os;
   os << "bft sim --protocol " << o.protocol.name;
   if (o.twins_scenario) {
-    os << " --twins --scenario " << *o.twins_scenario;
+    os << " --twins";
+    if (!o.twins_schedule.empty()) {
+      os << " --schedule " << to_string(o.twins_schedule);
+    } else if (o.twins_rounds != twins_enumerated_rounds) {
+      os << " --rounds " << o.twins_rounds;
+    }
+    os << " --scenario " << *o.twins_scenario;
   } else {
     os << " --replicas " << o.replicas << " --seed " << o.seed << " --faults "
        << to_string(o.faults);
@@ -74,6 +80,78 @@ std::string replay_command(const options& o) {
   if (o.ticks != 0) os << " --ticks " << o.ticks;
   if (!o.mutant.empty()) os << " --mutant " << o.mutant;
   return os.str();
+}
+
+namespace {
+
+constexpr std::uint64_t mix64(std::uint64_t x);
+
+} // namespace
+
+std::vector<twins_round> twins_plan(const options& o) {
+  if (!o.twins_scenario) return {};
+  if (!o.twins_schedule.empty()) return o.twins_schedule;
+  const std::uint32_t s = *o.twins_scenario;
+  std::vector<twins_round> out;
+  if (o.twins_rounds == twins_enumerated_rounds) {
+    // The enumeration: scenario s is three base-15 digits, one partition per round; the
+    // twinned replica leads every round.
+    std::uint32_t rest = s;
+    for (std::uint32_t r = 0; r < twins_enumerated_rounds; ++r) {
+      out.push_back({rest % twins_partitions + 1, 0});
+      rest /= twins_partitions;
+    }
+    return out;
+  }
+  // Sampled deep Twins: the same choices per round (one of the 15 partitions) plus the leader
+  // of the round (one of the 4 keys, 0 being the twins), drawn from the scenario number with
+  // the simulator's own generator, so `--rounds R --scenario K` replays what the sample ran.
+  rng draw(mix64(mix64(s) ^ (std::uint64_t{o.twins_rounds} << 40) ^ 0x7717'5eedULL));
+  for (std::uint32_t r = 0; r < o.twins_rounds; ++r) {
+    twins_round x;
+    x.partition = static_cast<std::uint32_t>(draw.between(1, twins_partitions));
+    x.leader = static_cast<std::uint32_t>(draw.below(4));
+    out.push_back(x);
+  }
+  return out;
+}
+
+std::optional<std::vector<twins_round>> parse_twins_schedule(std::string_view s) {
+  std::vector<twins_round> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    const auto item = s.substr(0, comma);
+    const auto colon = item.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto number = [](std::string_view d) -> std::optional<std::uint32_t> {
+      if (d.empty() || d.size() > 3) return std::nullopt;
+      std::uint32_t v = 0;
+      for (char c : d) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint32_t>(c - '0');
+      }
+      return v;
+    };
+    auto mask = number(item.substr(0, colon));
+    auto leader = number(item.substr(colon + 1));
+    if (!mask || !leader || *mask < 1 || *mask > twins_partitions || *leader > 3)
+      return std::nullopt;
+    out.push_back({*mask, *leader});
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+    if (s.empty()) return std::nullopt; // a trailing comma
+  }
+  if (out.empty() || out.size() > twins_max_rounds) return std::nullopt;
+  return out;
+}
+
+std::string to_string(const std::vector<twins_round>& rounds) {
+  std::string out;
+  for (const auto& r : rounds) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(r.partition) + ":" + std::to_string(r.leader);
+  }
+  return out;
 }
 
 namespace {
@@ -251,8 +329,12 @@ private:
     const bool twins = o_.twins_scenario.has_value();
     n_ = twins ? 4 : o_.replicas;
     f_ = max_byzantine_tolerance(n_);
-    std::uint64_t ticks =
-        o_.ticks != 0 ? o_.ticks : (twins ? default_twins_ticks : default_campaign_ticks);
+    if (twins) rounds_ = twins_plan(o_);
+    // More Twins rounds need proportionally more time before and after stabilisation.
+    const std::uint64_t twins_ticks =
+        default_twins_ticks * std::max<std::size_t>(rounds_.size(), twins_enumerated_rounds) /
+        twins_enumerated_rounds;
+    std::uint64_t ticks = o_.ticks != 0 ? o_.ticks : (twins ? twins_ticks : default_campaign_ticks);
     end_ = ticks * units_per_tick;
     stab_ = twins ? (ticks / 3) * units_per_tick : (ticks / 2) * units_per_tick;
 
@@ -313,12 +395,9 @@ private:
   }
 
   void setup_twins() {
-    const std::uint32_t s = *o_.twins_scenario;
-    rounds_ = {s % twins_partitions + 1, (s / twins_partitions) % twins_partitions + 1,
-               (s / (twins_partitions * twins_partitions)) % twins_partitions + 1};
     inst_[0]->twin = inst_[4]->twin = true;
     inst_[0]->honest = inst_[4]->honest = false;
-    // Probe the first view so the schedule pins the leaders of the first three views.
+    // Probe the first view so the schedule pins the leader of each round's view.
     {
       persisted_state empty;
       std::uint64_t v0 = 0;
@@ -328,10 +407,12 @@ private:
       } catch (const std::exception& ex) {
         fail("C", std::string("the engine could not start: ") + ex.what());
       }
-      std::vector<replica_id> sched(static_cast<std::size_t>(v0 + 3), replica_id{0});
+      std::vector<replica_id> sched(static_cast<std::size_t>(v0 + rounds_.size()), replica_id{0});
       // Views before the first keep the engine's own leader (unused).
       for (std::uint64_t v = 0; v < v0; ++v)
         sched[v] = replica_id{static_cast<std::uint32_t>(v % n_)};
+      for (std::size_t r = 0; r < rounds_.size(); ++r)
+        sched[v0 + r] = replica_id{rounds_[r].leader};
       for (auto& in : inst_) in->cfg.leader_schedule = sched;
     }
     min_delay_ = max_delay_ = 2;
@@ -753,8 +834,9 @@ private:
     if (o_.twins_scenario) {
       if (now_ >= stab_) return true;
       const auto v = inst_[from]->last.view.value();
-      const auto round = std::min<std::uint64_t>(v >= first_view_ ? v - first_view_ : 0, 2);
-      const auto mask = rounds_[round];
+      const auto round =
+          std::min<std::uint64_t>(v >= first_view_ ? v - first_view_ : 0, rounds_.size() - 1);
+      const auto mask = rounds_[round].partition;
       return ((mask >> from) & 1) == ((mask >> to) & 1);
     }
     if (split_brain_) return group_[from] == group_[to];
@@ -1106,7 +1188,7 @@ private:
   std::uint64_t min_delay_ = 1, max_delay_ = 4, post_min_delay_ = 1, post_max_delay_ = 4;
   bool async_sync_ = false;
   std::vector<partition_window> partitions_;
-  std::array<std::uint64_t, 3> rounds_{};
+  std::vector<twins_round> rounds_; ///< Twins: partition and leader per round
   bool split_brain_ = false;
   std::vector<std::uint8_t> group_; ///< split brain: the side of each instance
   // checker state
@@ -1130,6 +1212,13 @@ seed_result run_seed(const options& o) {
   if (!o.protocol.make_engine || !o.protocol.inspector) {
     seed_result r;
     r.violations.push_back({"C", "protocol '" + o.protocol.name + "' has no engine factory"});
+    return r;
+  }
+  if (o.twins_scenario && o.twins_schedule.empty() &&
+      (o.twins_rounds < twins_enumerated_rounds || o.twins_rounds > twins_max_rounds)) {
+    seed_result r;
+    r.violations.push_back(
+        {"C", "Twins rounds must be between 3 and 16, not " + std::to_string(o.twins_rounds)});
     return r;
   }
   simulation s(o);

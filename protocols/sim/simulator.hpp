@@ -44,6 +44,21 @@ enum class fault_mode { none, network, crash, all };
 inline constexpr std::uint32_t twins_scenarios = 3375;
 /// Partitions of the 5 Twins instances into 2 non-empty groups.
 inline constexpr std::uint32_t twins_partitions = 15;
+/// Rounds of the exhaustive enumeration; more rounds are sampled (`twins_plan`).
+inline constexpr std::uint32_t twins_enumerated_rounds = 3;
+/// Most rounds a sampled or explicit Twins scenario may have.
+inline constexpr std::uint32_t twins_max_rounds = 16;
+
+/// One round (one view) of a Twins scenario. Instances 0 and 4 are the two twins of replica
+/// 0, instances 1–3 the honest replicas 1–3.
+struct twins_round {
+  /// Bit i set: instance i is in group 1, else in group 0 (instance 4 is always in group 0,
+  /// so the masks 1..15 name the 15 partitions into 2 non-empty groups once each).
+  std::uint32_t partition = 1;
+  /// The replica leading the round's view; 0 is the twinned key (both twins lead).
+  std::uint32_t leader = 0;
+  friend bool operator==(const twins_round&, const twins_round&) = default;
+};
 
 struct options {
   protocol_spec protocol;
@@ -55,6 +70,13 @@ struct options {
   std::string mutant;      ///< mutant name (for the replay command), empty = none
   std::uint64_t mutant_bits = 0;
   std::optional<std::uint32_t> twins_scenario; ///< run Twins scenario s (n must be 4)
+  /// Rounds of the Twins scenario: 3 decodes `twins_scenario` as one of the 3,375 of the
+  /// enumeration (the twin leads each round); more draw a partition and a leader per round
+  /// from the scenario number (sampled deep Twins).
+  std::uint32_t twins_rounds = twins_enumerated_rounds;
+  /// If non-empty: the explicit rounds of the Twins scenario (`twins_scenario` then only
+  /// seeds the clients and the network delays).
+  std::vector<twins_round> twins_schedule;
   // Engine knobs the simulator sets (small, so short runs reach checkpoints and timeouts).
   std::uint64_t checkpoint_interval = 8;
   std::uint64_t base_timeout_ticks = 10;
@@ -96,6 +118,12 @@ struct seed_result {
   std::uint64_t trace_hash = 0;
   [[nodiscard]] bool passed() const { return violations.empty(); }
 };
+
+/// The rounds a Twins run of `o` follows (empty if `o` is not a Twins run).
+[[nodiscard]] std::vector<twins_round> twins_plan(const options& o);
+/// "mask:leader,mask:leader,..." (one item per round) to rounds; nullopt if malformed.
+[[nodiscard]] std::optional<std::vector<twins_round>> parse_twins_schedule(std::string_view s);
+[[nodiscard]] std::string to_string(const std::vector<twins_round>& rounds);
 
 /// Runs one seed (or one Twins scenario) to the end or to the first violation.
 [[nodiscard]] seed_result run_seed(const options& o);

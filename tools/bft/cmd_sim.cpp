@@ -23,6 +23,8 @@ struct sim_args {
   std::uint64_t ticks = 0;
   std::string mutant;
   bool twins = false;
+  std::uint32_t rounds = 3;
+  std::string schedule;
   std::int64_t scenario = -1;
   bool verbose = false;
 };
@@ -81,13 +83,34 @@ int run(const sim_args& a) {
   }
   if (a.scenario >= 0 && !a.twins)
     throw bft::cli::command_error{"bft sim: --scenario needs --twins"};
-  if (a.twins && a.scenario >= static_cast<std::int64_t>(twins_scenarios))
+  if ((a.rounds != twins_enumerated_rounds || !a.schedule.empty()) && !a.twins)
+    throw bft::cli::command_error{"bft sim: --rounds and --schedule need --twins"};
+  if (a.rounds < twins_enumerated_rounds || a.rounds > twins_max_rounds)
+    throw bft::cli::command_error{"bft sim: --rounds must be between 3 and 16"};
+  if (!a.schedule.empty()) {
+    auto plan = parse_twins_schedule(a.schedule);
+    if (!plan)
+      throw bft::cli::command_error{
+          "bft sim: --schedule must be 1 to 16 rounds 'mask:leader' separated by commas, "
+          "mask 1..15 (the instances of group 1, bit 0 twin A, bits 1-3 replicas 1-3), "
+          "leader 0..3 (0: the twins), not '" +
+          a.schedule + "'"};
+    if (a.rounds != twins_enumerated_rounds && a.rounds != plan->size())
+      throw bft::cli::command_error{"bft sim: --rounds disagrees with the rounds of --schedule"};
+    o.twins_schedule = *plan;
+  }
+  o.twins_rounds = a.rounds;
+  const bool enumerated = a.rounds == twins_enumerated_rounds && a.schedule.empty();
+  if (a.twins && enumerated && a.scenario >= static_cast<std::int64_t>(twins_scenarios))
     throw bft::cli::command_error{"bft sim: --scenario must be below 3375"};
+  if (a.twins && a.scenario > static_cast<std::int64_t>(~std::uint32_t{0}))
+    throw bft::cli::command_error{"bft sim: --scenario must be below 2^32"};
 
   // Replay of one seed or one Twins scenario: print its trace hash.
-  if (a.seed >= 0 || a.scenario >= 0) {
-    if (a.scenario >= 0) {
-      o.twins_scenario = static_cast<std::uint32_t>(a.scenario);
+  if (a.seed >= 0 || a.scenario >= 0 || !a.schedule.empty()) {
+    if (a.twins) {
+      o.twins_scenario = static_cast<std::uint32_t>(std::max<std::int64_t>(a.scenario, 0));
+      std::printf("twins rounds (partition:leader) %s\n", to_string(twins_plan(o)).c_str());
     } else {
       o.seed = static_cast<std::uint64_t>(a.seed);
     }
@@ -104,10 +127,11 @@ int run(const sim_args& a) {
   const auto start = std::chrono::steady_clock::now();
   campaign_result res;
   if (a.twins) {
-    const auto count =
-        a.seeds == 0
-            ? twins_scenarios
-            : static_cast<std::uint32_t>(std::min<std::uint64_t>(a.seeds, twins_scenarios));
+    // The enumeration has 3,375 scenarios; deep Twins samples --seeds of them (1,000 by
+    // default), scenario K drawing its rounds from K.
+    const std::uint64_t cap = enumerated ? twins_scenarios : ~std::uint32_t{0};
+    const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        a.seeds == 0 ? (enumerated ? twins_scenarios : 1000) : a.seeds, cap));
     res = run_twins(o, 0, count, [](const options& fo, const seed_result& r) {
       print_failure("scenario", *fo.twins_scenario, fo, r);
     });
@@ -146,7 +170,14 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 200)");
   cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
   cmd->add_flag("--twins", args->twins, "enumerate the 3,375 Twins scenarios (n = 4)");
-  cmd->add_option("--scenario", args->scenario, "with --twins: replay one scenario");
+  cmd->add_option("--rounds", args->rounds,
+                  "with --twins: rounds per scenario (default 3, enumerated); 4..16 samples "
+                  "--seeds scenarios (default 1000), each drawing a partition and a leader "
+                  "per round");
+  cmd->add_option("--schedule", args->schedule,
+                  "with --twins: run one explicit scenario, 'mask:leader' per round");
+  cmd->add_option("--scenario", args->scenario,
+                  "with --twins: replay one scenario (with --schedule: its seed)");
   cmd->add_flag("--verbose", args->verbose, "with --seed or --scenario: log every notable event");
   cmd->callback([args, &status] { status = run(*args); });
 });
