@@ -206,8 +206,11 @@ void apply_after_persist(replica_self self, ready& r) {
   }
   for (auto& e : r.evidence) {
     if (st.probe) st.probe->on_evidence();
-    st.log->warn("replica finds evidence node={} culprit={}", st.cfg.id.self.value(),
-                 e.culprit.value());
+    auto first = codec::peek_envelope(e.first);
+    auto second = codec::peek_envelope(e.second);
+    st.log->warn("replica finds evidence node={} culprit={} types=0x{:04x},0x{:04x}",
+                 st.cfg.id.self.value(), e.culprit.value(), first ? first->type : 0,
+                 second ? second->type : 0);
     self->send(st.cfg.monitor, evidence_atom::value, evidence_report{std::move(e)});
   }
   if (r.state_transfer) {
