@@ -135,3 +135,48 @@ TEST_CASE("a failing seed names the command that replays it") {
   CHECK(replay_command(o) ==
         "bft sim --protocol toy --twins --scenario 99 --ticks 200 --mutant equivocate");
 }
+
+TEST_CASE("Twins: 3 rounds decode the enumeration, more rounds sample partitions and leaders") {
+  options o = toy_options();
+  o.twins_scenario = 0;
+  CHECK(twins_plan(o) == std::vector<twins_round>{{1, 0}, {1, 0}, {1, 0}});
+  o.twins_scenario = 1 + 2 * 15 + 14 * 225; // the base-15 digits of the enumeration
+  CHECK(twins_plan(o) == std::vector<twins_round>{{2, 0}, {3, 0}, {15, 0}});
+  o.twins_rounds = 7;
+  std::set<std::uint32_t> partitions, leaders;
+  std::set<std::string> plans;
+  for (std::uint32_t s = 0; s < 200; ++s) {
+    o.twins_scenario = s;
+    const auto plan = twins_plan(o);
+    REQUIRE(plan.size() == 7);
+    CHECK(plan == twins_plan(o)); // drawn from the scenario number alone
+    for (const auto& r : plan) {
+      CHECK(r.partition >= 1);
+      CHECK(r.partition <= twins_partitions);
+      CHECK(r.leader <= 3);
+      partitions.insert(r.partition);
+      leaders.insert(r.leader);
+    }
+    plans.insert(to_string(plan));
+  }
+  CHECK(partitions.size() == twins_partitions); // every partition is drawn
+  CHECK(leaders.size() == 4);                   // the twins and each honest replica lead
+  CHECK(plans.size() == 200);
+  o.twins_scenario = 9;
+  CHECK(replay_command(o).find("--twins --rounds 7 --scenario 9") != std::string::npos);
+  o.twins_schedule = twins_plan(o);
+  CHECK(twins_plan(o) == o.twins_schedule); // an explicit schedule is run as given
+  CHECK(replay_command(o).find("--schedule " + to_string(o.twins_schedule)) != std::string::npos);
+}
+
+TEST_CASE("Twins: a schedule parses from mask:leader items and bad text is refused") {
+  auto p = parse_twins_schedule("7:0,3:2,15:1");
+  REQUIRE(p.has_value());
+  CHECK(*p == std::vector<twins_round>{{7, 0}, {3, 2}, {15, 1}});
+  CHECK(to_string(*p) == "7:0,3:2,15:1");
+  for (const char* bad :
+       {"", "7", "7:", ":1", "0:0", "16:0", "7:4", "7:0,", "7:0,,3:0", "a:0", "7:0;3:0",
+        "1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,"
+        "1:0,1:0,1:0"})
+    CHECK_MESSAGE(!parse_twins_schedule(bad).has_value(), "accepted '" << bad << "'");
+}

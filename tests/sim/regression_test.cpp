@@ -32,6 +32,12 @@ TEST_CASE("every seed of the regression list replays with its recorded outcome")
     o.protocol = *proto;
     if (kv.count("scenario")) {
       o.twins_scenario = static_cast<std::uint32_t>(std::stoul(kv["scenario"]));
+      if (kv.count("rounds")) o.twins_rounds = static_cast<std::uint32_t>(std::stoul(kv["rounds"]));
+      if (kv.count("schedule")) {
+        auto plan = parse_twins_schedule(kv["schedule"]);
+        REQUIRE_MESSAGE(plan.has_value(), "bad schedule in: " << line);
+        o.twins_schedule = *plan;
+      }
     } else {
       o.replicas = std::stoul(kv["replicas"]);
       o.seed = std::stoull(kv["seed"]);
