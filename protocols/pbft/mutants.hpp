@@ -27,6 +27,11 @@ enum mutant : std::uint64_t {
   skip_certificate_check = 16,
   /// A backup accepts a new-view without recomputing O (breaks P26). Caught by K1.
   new_view_not_recomputed = 32,
+  /// The log record of a slot (the accepted pre-prepare and the votes it backs) is handed to
+  /// the store one ready late, after the prepare or commit it covers has left (breaks
+  /// persist-before-send, design.md section 6): a replica that crashes in between restarts
+  /// without it and signs a second digest for the same (v, n). Caught by K4.
+  vote_before_persist = 64,
 };
 
 /// Every mutant by its name (the `bft sim --mutant` spelling), in enumerator order.
@@ -34,13 +39,14 @@ struct mutant_name {
   std::string_view name;
   mutant bit;
 };
-inline constexpr std::array<mutant_name, 6> mutant_names{{
+inline constexpr std::array<mutant_name, 7> mutant_names{{
     {"view_change_drops_prepared", view_change_drops_prepared},
     {"accept_outside_watermarks", accept_outside_watermarks},
     {"commit_after_2f", commit_after_2f},
     {"forget_log_on_restart", forget_log_on_restart},
     {"skip_certificate_check", skip_certificate_check},
     {"new_view_not_recomputed", new_view_not_recomputed},
+    {"vote_before_persist", vote_before_persist},
 }};
 
 [[nodiscard]] constexpr bool has_mutant(std::uint64_t bits, mutant m) { return (bits & m) != 0; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "crypto/sha3.hpp"
 #include "protocols/pbft/mutants.hpp"
@@ -174,6 +175,10 @@ void replica::persist_slot(std::uint64_t n, const slot& s) {
     p.sigs = s.cert->prepares;
     put_proof(w, p);
   }
+  if (has_mutant(cfg_.mutants, vote_before_persist)) {
+    late_records_.push_back(persist_op{log_key(n), w.take(), false});
+    return;
+  }
   persist(log_key(n), w.take());
 }
 
@@ -265,6 +270,9 @@ batch_ptr replica::find_batch(const digest& d) const {
 ready replica::step(const event& e) {
   ready out;
   out_ = &out;
+  // Mutant vote_before_persist: the records of the previous ready go out only now, after
+  // that ready's messages.
+  for (auto& op : std::exchange(late_records_, {})) out.persist.push_back(std::move(op));
   if (restored_) {
     restored_ = false;
     if (transfer_) { // the state transfer asked before the crash is still owed

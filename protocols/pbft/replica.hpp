@@ -198,6 +198,8 @@ private:
   /// Last tick at which each peer's stale view-change was answered: at most one answer per
   /// peer per resend interval, however many copies of its view-change arrive (F6).
   std::map<replica_id, std::uint64_t> answered_laggard_;
+  /// Mutant vote_before_persist only: slot records held back to the next ready.
+  std::vector<persist_op> late_records_;
 
   // timers (ticks)
   std::uint64_t now_ = 0;

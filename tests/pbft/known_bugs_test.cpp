@@ -331,3 +331,21 @@ TEST_CASE("restart: a replica that crashed while a state transfer was pending as
   CHECK(c.r(3).status().committed_index == 2);
   CHECK(c.stores[3].count("pbft/transfer") == 0);
 }
+
+TEST_CASE("mutant vote_before_persist: the pre-prepare leaves before its log record is durable, "
+          "so a restart reuses its sequence number") {
+  for (const bool mutant_on : {false, true}) {
+    CAPTURE(mutant_on);
+    cluster c(4, 10, mutant_on ? std::uint64_t{vote_before_persist} : 0);
+    client cl(7);
+    c.submit(0, {cl.request()});
+    c.pool.clear();
+    c.restart(0); // crash right after the ready: its records are all the store holds
+    c.submit(0, {cl.request()});
+    auto pps = sent_of(c, 0, msg_type::pre_prepare);
+    REQUIRE(pps.size() == 2);
+    // honest: the log record travelled with the pre-prepare, so the restarted primary goes on
+    // at 2; the mutant signs a second batch for (0, 1)
+    CHECK(decode_pre_prepare(pps[1])->seq.value() == (mutant_on ? 1 : 2));
+  }
+}
