@@ -167,7 +167,7 @@ echo "ok: node $wiped rejoined from an empty data directory through a snapshot: 
 touch "$work/stop"
 for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
 bg=()
-wait_until 90 "all four nodes reach one height above $before and one state root" all_agree_above "$before"
+wait_until 180 "all four nodes reach one height above $before and one state root" all_agree_above "$before"
 # The wiped replica lost the record of what it signed before (amnesia): evidence may name it,
 # and is shown; evidence naming any other replica fails the test.
 if grep -h "finds evidence" "$work"/node-*.log | grep -v "culprit=$wiped " >/dev/null; then
