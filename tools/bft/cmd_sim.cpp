@@ -108,7 +108,7 @@ int run(const sim_args& a) {
 
   // Replay of one seed or one Twins scenario: print its trace hash.
   if (a.seed >= 0 || a.scenario >= 0 || !a.schedule.empty()) {
-    if (a.twins) {
+    if (a.scenario >= 0 || !a.schedule.empty()) {
       o.twins_scenario = static_cast<std::uint32_t>(std::max<std::int64_t>(a.scenario, 0));
       std::printf("twins rounds (partition:leader) %s\n", to_string(twins_plan(o)).c_str());
     } else {
