@@ -595,8 +595,20 @@ void replica::on_tick(ready& out) {
     f.peer = next_peer(f.peer);
     send(f.peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
   }
-  for (auto it = fetches_.begin(); it != fetches_.end();)
-    it = it->second.attempts > 4 * cfg_.validators.size() ? fetches_.erase(it) : std::next(it);
+  // A fetch gives up after 4n attempts, unless a buffered block still waits for that very
+  // ancestor: later proposals extend the buffered chain (their parents are buffered, so they
+  // start no fetch of their own), and dropping the fetch would leave the replica following
+  // views without ever committing again (F7). Such a fetch keeps going round the peers.
+  for (auto it = fetches_.begin(); it != fetches_.end();) {
+    if (it->second.attempts <= 4 * cfg_.validators.size()) {
+      ++it;
+    } else if (waited_for(it->first)) {
+      it->second.attempts = 0;
+      ++it;
+    } else {
+      it = fetches_.erase(it);
+    }
+  }
   if (transfer_ && ++transfer_->ticks > 8 * cfg_.base_timeout_ticks) transfer_.reset();
   if (pacemaker_.tick()) {
     // H21: the view timed out: double the timeout and ask for the next view (H19); it is
@@ -631,6 +643,12 @@ void replica::on_executed(const ev::executed& e) {
   if (e.index > committed_index_) return; // not something we committed
   roots_[e.index] = e.state_root;
   while (roots_.size() > 16) roots_.erase(roots_.begin());
+}
+
+bool replica::waited_for(const digest& h) const {
+  for (const auto& [hash, p] : pending_)
+    if (p.blk->parent == h) return true;
+  return false;
 }
 
 void replica::fetch(const digest& h, replica_id peer, ready& out) {

@@ -90,6 +90,7 @@ private:
   std::string check_structure(const block& b) const;
   /// Stores a block whose branch is local (H5), runs update (H10) and onCommit (H15).
   void deliver(const pending_block& p, ready& out);
+  [[nodiscard]] bool waited_for(const digest& h) const; ///< a buffered block's missing parent
   void deliver_pending(ready& out);
   void try_vote(const block_ptr& b, ready& out);
   std::string check_validity(const block& b) const;
