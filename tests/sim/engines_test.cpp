@@ -70,6 +70,16 @@ void twins(const char* protocol) {
   CHECK(res.cov.evidence > 0); // the twins' equivocations were reported
 }
 
+/// Sampled deep Twins: `scenarios` scenarios of `rounds` rounds (F7 was found this way).
+void deep_twins(const char* protocol, std::uint32_t rounds, std::uint64_t scenarios) {
+  auto o = base(protocol);
+  o.twins_rounds = rounds;
+  auto res = run_and_report(o, scenarios, true);
+  CHECK(res.passed + res.failed == scenarios);
+  CHECK(res.failed == 0);
+  CHECK(res.saw_view_changes());
+}
+
 void beyond_f(const char* protocol) {
   auto o = base(protocol);
   o.faults = fault_mode::all;
@@ -199,6 +209,10 @@ TEST_CASE("pbft: n = 7 and n = 10 campaigns with all faults keep K1-K9") {
   SUBCASE("n = 10") { campaign("pbft", 10, 60); }
 }
 TEST_CASE("pbft: all 3,375 Twins scenarios keep K1, K4, K7 and K8") { twins("pbft"); }
+TEST_CASE("pbft: 600 sampled deep Twins scenarios of 5 and 8 rounds keep K1, K4, K7 and K8") {
+  deep_twins("pbft", 5, 400);
+  deep_twins("pbft", 8, 200);
+}
 TEST_CASE("pbft: with more than f Byzantine replicas the checkers report violations") {
   beyond_f("pbft");
 }
@@ -215,6 +229,10 @@ TEST_CASE("hotstuff: n = 7 and n = 10 campaigns with all faults keep K1-K9") {
   SUBCASE("n = 10") { campaign("hotstuff", 10, 60); }
 }
 TEST_CASE("hotstuff: all 3,375 Twins scenarios keep K1, K4, K7 and K8") { twins("hotstuff"); }
+TEST_CASE("hotstuff: 600 sampled deep Twins scenarios of 5 and 8 rounds keep K1, K4, K7 and K8") {
+  deep_twins("hotstuff", 5, 400);
+  deep_twins("hotstuff", 8, 200);
+}
 TEST_CASE("hotstuff: with more than f Byzantine replicas the checkers report violations") {
   beyond_f("hotstuff");
 }
