@@ -153,29 +153,7 @@ std::string rocksdb_storage::failure() const {
 }
 
 result<void> rocksdb_storage::write(const std::vector<persist_op>& ops) {
-  if (auto ok = check_writable(); !ok) return ok;
-  rocksdb::WriteBatch batch;
-  for (const auto& op : ops) {
-    auto s = op.erase ? batch.Delete(safety_, slice(op.key))
-                      : batch.Put(safety_, slice(op.key), slice(op.value));
-    if (!s.ok()) return status_error("cannot build safety batch", dir_, s);
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  auto s = db_->Write(wo, &batch);
-  if (!s.ok()) {
-    auto e = status_error("synced write of safety records failed", dir_, s);
-    mark_failed(e.message());
-    return e;
-  }
-  std::lock_guard<std::mutex> guard(mtx_);
-  for (const auto& op : ops) {
-    if (op.erase)
-      records_.erase(op.key);
-    else
-      records_[op.key] = op.value;
-  }
-  return {};
+  return write_with_entries(ops, {});
 }
 
 result<void>
@@ -200,7 +178,9 @@ rocksdb_storage::write_with_entries(const std::vector<persist_op>& ops,
   wo.sync = true;
   s = db_->Write(wo, &batch);
   if (!s.ok()) {
-    auto e = status_error("synced write of safety records and entries failed", dir_, s);
+    auto e = status_error(entries.empty() ? "synced write of safety records failed"
+                                          : "synced write of safety records and entries failed",
+                          dir_, s);
     mark_failed(e.message());
     return e;
   }
