@@ -44,16 +44,27 @@ void pacemaker::on_timeout() {
   ticks_in_view_ = 0;
 }
 
-view_number pacemaker::quorum_view() const {
-  std::vector<std::pair<view_number, replica_id>> vs;
-  for (const auto& [id, v] : new_views_) vs.emplace_back(v, id);
-  std::sort(vs.begin(), vs.end(), [](const auto& a, const auto& b) { return a > b; });
+namespace {
+
+/// The highest view v such that the senders of new-views for v or above carry `enough` weight.
+template <class Enough>
+view_number highest_view_reached(const std::map<replica_id, view_number>& new_views,
+                                 const validator_set& vs, Enough enough) {
+  std::vector<std::pair<view_number, replica_id>> by_view;
+  for (const auto& [id, v] : new_views) by_view.emplace_back(v, id);
+  std::sort(by_view.begin(), by_view.end(), [](const auto& a, const auto& b) { return a > b; });
   std::uint64_t w = 0;
-  for (const auto& [v, id] : vs) {
-    w += vs_->weight_of(id);
-    if (vs_->is_quorum(w)) return v;
+  for (const auto& [v, id] : by_view) {
+    w += vs.weight_of(id);
+    if (enough(w)) return v;
   }
   return view_number{0};
+}
+
+} // namespace
+
+view_number pacemaker::quorum_view() const {
+  return highest_view_reached(new_views_, *vs_, [&](std::uint64_t w) { return vs_->is_quorum(w); });
 }
 
 view_number pacemaker::own_new_view(replica_id self) const {
@@ -67,16 +78,9 @@ void pacemaker::record_new_view(replica_id from, view_number v) {
 }
 
 view_number pacemaker::sync_view() const {
-  // Sort the senders' views descending and find the highest view reached by > f weight.
-  std::vector<std::pair<view_number, replica_id>> vs;
-  for (const auto& [id, v] : new_views_) vs.emplace_back(v, id);
-  std::sort(vs.begin(), vs.end(), [](const auto& a, const auto& b) { return a > b; });
-  std::uint64_t w = 0;
-  for (const auto& [v, id] : vs) {
-    w += vs_->weight_of(id);
-    if (w >= vs_->one_honest_weight()) return v;
-  }
-  return view_number{0};
+  // The highest view reached by more than f weight: an honest replica is there.
+  return highest_view_reached(new_views_, *vs_,
+                              [&](std::uint64_t w) { return w >= vs_->one_honest_weight(); });
 }
 
 bool pacemaker::new_view_quorum(view_number v) const {

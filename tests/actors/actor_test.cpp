@@ -139,6 +139,18 @@ struct fixture : metrics_holder, test_coordinator_fixture<caf::actor_system_conf
   }
   caf::actor store;
 
+  /// A replica config for replica 0 around a toy engine that records into `log`.
+  replica_config toy_replica(const std::shared_ptr<test::toy_log>& log) {
+    replica_config rc;
+    rc.id = net.id(0, &m);
+    rc.engine.validators = net.validators;
+    rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
+                           const persisted_state&) {
+      return std::make_unique<test::toy_engine>(log);
+    };
+    return rc;
+  }
+
   /// Runs hello steps 1-3 from the fixture's scoped actor `self` as replica `as`;
   /// returns the acceptor's answer to step 3 (step 4 on success).
   std::optional<hello> handshake_as(const acceptor_actor& acc, std::uint32_t as,
@@ -190,14 +202,8 @@ TEST_CASE_FIXTURE(fixture, "no vote leaves before the store confirms the persist
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
   auto log = std::make_shared<test::toy_log>();
-  replica_config rc;
-  rc.id = net.id(0, &m);
+  auto rc = toy_replica(log);
   rc.engine.self = replica_id{0};
-  rc.engine.validators = net.validators;
-  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
-                         const persisted_state&) {
-    return std::make_unique<test::toy_engine>(log);
-  };
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
   periodic.push_back(store); // its held promises would keep the actors alive
@@ -244,13 +250,7 @@ std::size_t frames_before_persist_confirmed(fixture& fx, bool mutant) {
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
   auto log = std::make_shared<test::toy_log>();
-  replica_config rc;
-  rc.id = fx.net.id(0, &fx.m);
-  rc.engine.validators = fx.net.validators;
-  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
-                         const persisted_state&) {
-    return std::make_unique<test::toy_engine>(log);
-  };
+  auto rc = fx.toy_replica(log);
   rc.mutant_send_before_persist = mutant;
   auto store = fx.sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
@@ -280,13 +280,7 @@ TEST_CASE_FIXTURE(fixture, "a store failure stops the replica before its vote le
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
   auto log = std::make_shared<test::toy_log>();
-  replica_config rc;
-  rc.id = net.id(0, &m);
-  rc.engine.validators = net.validators;
-  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
-                         const persisted_state&) {
-    return std::make_unique<test::toy_engine>(log);
-  };
+  auto rc = toy_replica(log);
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
   periodic.push_back(store); // its held promises would keep the actors alive
@@ -311,13 +305,7 @@ TEST_CASE_FIXTURE(fixture, "committed requests reach the state machine and come 
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
   auto log = std::make_shared<test::toy_log>();
-  replica_config rc;
-  rc.id = net.id(0, &m);
-  rc.engine.validators = net.validators;
-  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
-                         const persisted_state&) {
-    return std::make_unique<test::toy_engine>(log);
-  };
+  auto rc = toy_replica(log);
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
   periodic.push_back(store); // its held promises would keep the actors alive
@@ -525,13 +513,7 @@ TEST_CASE_FIXTURE(fixture, "readies waiting behind a write are made durable toge
   auto held = std::make_shared<held_persists>();
   auto out = std::make_shared<recorder>();
   auto log = std::make_shared<test::toy_log>();
-  replica_config rc;
-  rc.id = net.id(0, &m);
-  rc.engine.validators = net.validators;
-  rc.make_engine = [log](const engine_config&, const crypto::signer&, const crypto::verifier&,
-                         const persisted_state&) {
-    return std::make_unique<test::toy_engine>(log);
-  };
+  auto rc = toy_replica(log);
   store = sys.spawn(held_store, held);
   rc.store = caf::actor_cast<store_actor>(store);
   periodic.push_back(store);

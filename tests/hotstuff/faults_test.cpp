@@ -192,24 +192,6 @@ TEST_CASE("regression relab/hotstuff#24: a lagging replica stores blocks only af
   CHECK(!t.path_from_root(top->hash).empty());
 }
 
-TEST_CASE("all replicas crash at once and restart from their stores: the chain goes on") {
-  cluster c(4, 0, 4);
-  c.run(20);
-  auto before = c.committed(0).size();
-  REQUIRE(before > 5);
-  for (std::size_t i = 0; i < 4; ++i) {
-    CHECK(c.store(i).size() > 1); // blocks are stored beside the safety record
-    c.restart(i);
-    CHECK(c.at(i).tree().contains(c.at(i).safety_state().high_qc.block));
-  }
-  c.queue().clear(); // messages in flight are lost too
-  c.run(60);
-  CHECK(c.committed(0).size() > before + 5);
-  CHECK(c.logs_agree());
-  // Pruned blocks leave the store as well as memory.
-  for (std::size_t i = 0; i < 4; ++i) CHECK(c.store(i).size() <= c.at(i).tree().size() + 1);
-}
-
 TEST_CASE("regression relab/hotstuff#244: duplicated votes neither stall QCs nor corrupt them") {
   cluster c(4);
   c.duplicate = [](const net_msg& m) {
@@ -223,24 +205,6 @@ TEST_CASE("regression relab/hotstuff#244: duplicated votes neither stall QCs nor
                  false};
   CHECK(verify_qc(c.at(1).safety_state().high_qc, ctx).has_value());
   CHECK(c.evidence().empty()); // a repeated identical vote is not equivocation
-}
-
-TEST_CASE("all replicas crash at once and restart from their stores: the chain goes on") {
-  cluster c(4, 0, 4);
-  c.run(20);
-  auto before = c.committed(0).size();
-  REQUIRE(before > 5);
-  for (std::size_t i = 0; i < 4; ++i) {
-    CHECK(c.store(i).size() > 1); // blocks are stored beside the safety record
-    c.restart(i);
-    CHECK(c.at(i).tree().contains(c.at(i).safety_state().high_qc.block));
-  }
-  c.queue().clear(); // messages in flight are lost too
-  c.run(60);
-  CHECK(c.committed(0).size() > before + 5);
-  CHECK(c.logs_agree());
-  // Pruned blocks leave the store as well as memory.
-  for (std::size_t i = 0; i < 4; ++i) CHECK(c.store(i).size() <= c.at(i).tree().size() + 1);
 }
 
 TEST_CASE("regression relab/hotstuff#249: a Twins-style split cannot commit conflicting blocks "
