@@ -9,18 +9,29 @@
 #define BFT_SIM_PBFT 1
 #include "protocols/pbft/factory.hpp"
 #include "protocols/pbft/inspector.hpp"
+#include "protocols/pbft/messages.hpp"
 #include "protocols/pbft/mutants.hpp"
 #endif
 #if defined(BFT_SIM_HAVE_HOTSTUFF) && __has_include(                                               \
                                           "protocols/hotstuff/factory.hpp") &&                     \
                                           __has_include("protocols/hotstuff/inspector.hpp")
 #define BFT_SIM_HOTSTUFF 1
+#include "protocols/hotstuff/block.hpp"
 #include "protocols/hotstuff/factory.hpp"
 #include "protocols/hotstuff/inspector.hpp"
 #include "protocols/hotstuff/mutants.hpp"
 #endif
 
 namespace bft::sim {
+namespace {
+
+/// The envelope type at the front of every frame (little endian), or 0.
+[[maybe_unused]] std::uint16_t envelope_type(byte_view frame) {
+  if (frame.size() < 2) return 0;
+  return static_cast<std::uint16_t>(frame[0] | (frame[1] << 8));
+}
+
+} // namespace
 
 std::vector<std::string> protocol_names() {
   std::vector<std::string> out;
@@ -43,6 +54,21 @@ std::optional<protocol_spec> find_protocol(std::string_view name) {
       return std::unique_ptr<engine>(pbft::make_engine(c, s, v, st));
     };
     p.inspector = pbft::make_inspector();
+    p.classify = [](byte_view f) {
+      using t = pbft::msg_type;
+      switch (static_cast<t>(envelope_type(f))) {
+      case t::pre_prepare: return frame_kind::proposal;
+      case t::prepare:
+      case t::commit: return frame_kind::vote;
+      case t::view_change:
+      case t::new_view: return frame_kind::view_change;
+      case t::fetch_batch:
+      case t::batch_reply: return frame_kind::fetch;
+      case t::checkpoint:
+      case t::request_relay: return frame_kind::other;
+      }
+      return frame_kind::other;
+    };
     for (const auto& m : pbft::mutant_names)
       p.mutants.push_back({std::string(m.name), static_cast<std::uint64_t>(m.bit)});
     return p;
@@ -57,6 +83,17 @@ std::optional<protocol_spec> find_protocol(std::string_view name) {
       return std::unique_ptr<engine>(hotstuff::make_engine(c, s, v, st));
     };
     p.inspector = hotstuff::make_inspector();
+    p.classify = [](byte_view f) {
+      using t = hotstuff::msg_type;
+      switch (static_cast<t>(envelope_type(f))) {
+      case t::proposal: return frame_kind::proposal;
+      case t::vote: return frame_kind::vote;
+      case t::new_view: return frame_kind::view_change;
+      case t::block_request:
+      case t::block_response: return frame_kind::fetch;
+      }
+      return frame_kind::other;
+    };
     for (const auto& m : hotstuff::mutant_names)
       p.mutants.push_back({std::string(m.name), static_cast<std::uint64_t>(m.bit)});
     return p;

@@ -67,7 +67,13 @@ std::string replay_command(const options& o) {
   if (o.twins_scenario) {
     os << " --twins";
     if (!o.twins_schedule.empty()) {
-      os << " --schedule " << to_string(o.twins_schedule);
+      // Rules hold '>' and maybe '*': quote them for the shell.
+      const auto text = to_string(o.twins_schedule);
+      if (text.find('/') != std::string::npos) {
+        os << " --schedule '" << text << "'";
+      } else {
+        os << " --schedule " << text;
+      }
     } else if (o.twins_rounds != twins_enumerated_rounds) {
       os << " --rounds " << o.twins_rounds;
     }
@@ -98,7 +104,7 @@ std::vector<twins_round> twins_plan(const options& o) {
     // twinned replica leads every round.
     std::uint32_t rest = s;
     for (std::uint32_t r = 0; r < twins_enumerated_rounds; ++r) {
-      out.push_back({rest % twins_partitions + 1, 0});
+      out.push_back({rest % twins_partitions + 1, 0, {}});
       rest /= twins_partitions;
     }
     return out;
@@ -116,11 +122,76 @@ std::vector<twins_round> twins_plan(const options& o) {
   return out;
 }
 
+namespace {
+
+constexpr std::string_view drop_kind_letters = "pvnf"; // bit k: frame_kind k + 1
+constexpr std::uint8_t drop_other_bit = 0x80;
+
+/// "KINDS FROM>TO" (see parse_twins_schedule) to a rule; nullopt if malformed.
+std::optional<twins_drop> parse_drop(std::string_view s) {
+  twins_drop d;
+  std::size_t i = 0;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '*') {
+      d.kinds = 0xff;
+    } else if (c == 'o') {
+      d.kinds |= drop_other_bit;
+    } else if (auto k = drop_kind_letters.find(c); k != std::string_view::npos) {
+      d.kinds |= static_cast<std::uint8_t>(1u << k);
+    } else {
+      break;
+    }
+  }
+  auto set = [&](std::uint8_t& out) {
+    const std::size_t start = i;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '4'; ++i)
+      out |= static_cast<std::uint8_t>(1u << (s[i] - '0'));
+    return i > start;
+  };
+  if (d.kinds == 0 || !set(d.from) || i >= s.size() || s[i] != '>') return std::nullopt;
+  ++i;
+  if (!set(d.to) || i != s.size()) return std::nullopt;
+  return d;
+}
+
+std::string to_string(const twins_drop& d) {
+  std::string out;
+  if (d.kinds == 0xff) {
+    out = "*";
+  } else {
+    for (std::size_t k = 0; k < drop_kind_letters.size(); ++k)
+      if (d.kinds & (1u << k)) out += drop_kind_letters[k];
+    if (d.kinds & drop_other_bit) out += 'o';
+  }
+  for (int i = 0; i < 5; ++i)
+    if (d.from & (1u << i)) out += static_cast<char>('0' + i);
+  out += '>';
+  for (int i = 0; i < 5; ++i)
+    if (d.to & (1u << i)) out += static_cast<char>('0' + i);
+  return out;
+}
+
+} // namespace
+
 std::optional<std::vector<twins_round>> parse_twins_schedule(std::string_view s) {
   std::vector<twins_round> out;
   while (!s.empty()) {
     const auto comma = s.find(',');
-    const auto item = s.substr(0, comma);
+    auto item = s.substr(0, comma);
+    std::vector<twins_drop> drops;
+    if (auto slash = item.find('/'); slash != std::string_view::npos) {
+      auto rules = item.substr(slash + 1);
+      item = item.substr(0, slash);
+      while (true) {
+        const auto next = rules.find('/');
+        auto d = parse_drop(rules.substr(0, next));
+        if (!d) return std::nullopt;
+        drops.push_back(*d);
+        if (next == std::string_view::npos) break;
+        rules.remove_prefix(next + 1);
+      }
+    }
     const auto colon = item.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
     auto number = [](std::string_view d) -> std::optional<std::uint32_t> {
@@ -134,9 +205,8 @@ std::optional<std::vector<twins_round>> parse_twins_schedule(std::string_view s)
     };
     auto mask = number(item.substr(0, colon));
     auto leader = number(item.substr(colon + 1));
-    if (!mask || !leader || *mask < 1 || *mask > twins_partitions || *leader > 3)
-      return std::nullopt;
-    out.push_back({*mask, *leader});
+    if (!mask || !leader || *mask > twins_partitions || *leader > 3) return std::nullopt;
+    out.push_back({*mask, *leader, std::move(drops)});
     if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
     if (s.empty()) return std::nullopt; // a trailing comma
@@ -150,6 +220,10 @@ std::string to_string(const std::vector<twins_round>& rounds) {
   for (const auto& r : rounds) {
     if (!out.empty()) out += ',';
     out += std::to_string(r.partition) + ":" + std::to_string(r.leader);
+    for (const auto& d : r.drops) {
+      out += '/';
+      out += to_string(d);
+    }
   }
   return out;
 }
@@ -207,6 +281,7 @@ enum byz_bit : std::uint32_t {
 struct wire {
   bytes frame;
   std::optional<statement> stmt; ///< what it commits its signer to (nullopt: nothing)
+  frame_kind kind = frame_kind::other;
   std::uint64_t hash = 0;
 };
 
@@ -723,6 +798,7 @@ private:
     w->frame = std::move(frame);
     w->hash = hash_bytes(w->frame);
     w->stmt = o_.protocol.inspector->statement_of(w->frame, vs_, verifier_, in.cfg);
+    if (o_.protocol.classify) w->kind = o_.protocol.classify(w->frame);
     return w;
   }
 
@@ -830,13 +906,30 @@ private:
     return id.value() < n_;
   }
 
+  /// The Twins round a frame of instance `from` belongs to: the round of the sender's view
+  /// (views after the last round keep the last one).
+  [[nodiscard]] const twins_round& round_of(std::size_t from) const {
+    const auto v = inst_[from]->last.view.value();
+    const auto round =
+        std::min<std::uint64_t>(v >= first_view_ ? v - first_view_ : 0, rounds_.size() - 1);
+    return rounds_[round];
+  }
+
+  /// A delivery rule of the sender's Twins round holds back this frame.
+  [[nodiscard]] bool twins_dropped(std::size_t from, std::size_t to, frame_kind k) const {
+    if (!o_.twins_scenario || now_ >= stab_) return false;
+    const std::uint8_t bit = k == frame_kind::other
+                                 ? drop_other_bit
+                                 : static_cast<std::uint8_t>(1u << (static_cast<int>(k) - 1));
+    for (const auto& d : round_of(from).drops)
+      if ((d.kinds & bit) && ((d.from >> from) & 1) && ((d.to >> to) & 1)) return true;
+    return false;
+  }
+
   [[nodiscard]] bool link_open(std::size_t from, std::size_t to) const {
     if (o_.twins_scenario) {
       if (now_ >= stab_) return true;
-      const auto v = inst_[from]->last.view.value();
-      const auto round =
-          std::min<std::uint64_t>(v >= first_view_ ? v - first_view_ : 0, rounds_.size() - 1);
-      const auto mask = rounds_[round].partition;
+      const auto mask = round_of(from).partition;
       return ((mask >> from) & 1) == ((mask >> to) & 1);
     }
     if (split_brain_) return group_[from] == group_[to];
@@ -863,7 +956,7 @@ private:
   }
 
   void route(std::size_t from, std::size_t to, const std::shared_ptr<const wire>& w) {
-    if (!link_open(from, to)) return;
+    if (!link_open(from, to) || twins_dropped(from, to, w->kind)) return;
     const bool faulty = now_ < stab_;
     if (faulty && loss_pm_ > 0 && rng_.chance(loss_pm_)) return;
     push(now_ + draw_delay(), ev_kind::deliver, to, from, 0, w);
@@ -875,6 +968,9 @@ private:
                  std::shared_ptr<const client_request> req,
                  std::shared_ptr<const app_snapshot> snap) {
     if (!link_open(from, to)) return;
+    if ((k == ev_kind::fetch_request || k == ev_kind::fetch_reply) &&
+        twins_dropped(from, to, frame_kind::fetch))
+      return; // snapshot transfer is catch-up traffic too
     if (now_ < stab_ && loss_pm_ > 0 && rng_.chance(loss_pm_)) return;
     push(now_ + draw_delay(), k, to, from, aux, nullptr, std::move(req), std::move(snap));
   }

@@ -25,6 +25,11 @@ struct mutant_entry {
   std::uint64_t bits = 0;
 };
 
+/// The coarse role of a frame, so a Twins schedule can steer the delivery of each kind of
+/// message apart: proposals, votes, view-change messages (PBFT view-change and new-view,
+/// HotStuff new-view) and catch-up traffic (block or batch fetches and their answers).
+enum class frame_kind : std::uint8_t { other = 0, proposal, vote, view_change, fetch };
+
 /// Everything the simulator needs to know about one engine.
 struct protocol_spec {
   using factory =
@@ -34,6 +39,9 @@ struct protocol_spec {
   factory make_engine;
   std::shared_ptr<const protocol_inspector> inspector;
   std::vector<mutant_entry> mutants;
+  /// The kind of a frame from its envelope (no signature check); unset: every frame is
+  /// `other`.
+  std::function<frame_kind(byte_view)> classify;
 };
 
 enum class fault_mode { none, network, crash, all };
@@ -49,14 +57,31 @@ inline constexpr std::uint32_t twins_enumerated_rounds = 3;
 /// Most rounds a sampled or explicit Twins scenario may have.
 inline constexpr std::uint32_t twins_max_rounds = 16;
 
+/// A directed delivery rule of a Twins round: the scheduler does not deliver a frame of one
+/// of `kinds` sent by an instance of `from` to an instance of `to` while the sender is in the
+/// round's view. Partitions cut every kind both ways; rules let the adversary steer single
+/// messages (a proposal to one replica only, votes to one twin only, ...), as the Twins
+/// scheduler controls delivery.
+struct twins_drop {
+  /// Bit k set: frames of `frame_kind` k + 1 (bit 0 proposal, 1 vote, 2 view change,
+  /// 3 fetch), bit 7 any other frame.
+  std::uint8_t kinds = 0;
+  std::uint8_t from = 0; ///< bit i: instance i (0 twin A, 1–3 replicas 1–3, 4 twin B)
+  std::uint8_t to = 0;   ///< bit i: instance i
+  friend bool operator==(const twins_drop&, const twins_drop&) = default;
+};
+
 /// One round (one view) of a Twins scenario. Instances 0 and 4 are the two twins of replica
 /// 0, instances 1–3 the honest replicas 1–3.
 struct twins_round {
   /// Bit i set: instance i is in group 1, else in group 0 (instance 4 is always in group 0,
-  /// so the masks 1..15 name the 15 partitions into 2 non-empty groups once each).
+  /// so the masks 1..15 name the 15 partitions into 2 non-empty groups once each; mask 0, for
+  /// explicit schedules only, keeps all five together).
   std::uint32_t partition = 1;
   /// The replica leading the round's view; 0 is the twinned key (both twins lead).
   std::uint32_t leader = 0;
+  /// Delivery rules on top of the partition (explicit schedules only).
+  std::vector<twins_drop> drops;
   friend bool operator==(const twins_round&, const twins_round&) = default;
 };
 
@@ -121,7 +146,11 @@ struct seed_result {
 
 /// The rounds a Twins run of `o` follows (empty if `o` is not a Twins run).
 [[nodiscard]] std::vector<twins_round> twins_plan(const options& o);
-/// "mask:leader,mask:leader,..." (one item per round) to rounds; nullopt if malformed.
+/// "mask:leader,mask:leader,..." (one item per round) to rounds; nullopt if malformed. Each
+/// item may carry delivery rules, "/KINDS FROM>TO" each (no spaces): KINDS from p (proposal),
+/// v (vote), n (view change / new-view), f (fetch), o (other), * (all); FROM and TO sets of
+/// instance digits 0–4. Example: "0:0/p0>3/v123>4" (no partition, the twins lead, twin A's
+/// proposal does not reach replica 3, votes do not reach twin B).
 [[nodiscard]] std::optional<std::vector<twins_round>> parse_twins_schedule(std::string_view s);
 [[nodiscard]] std::string to_string(const std::vector<twins_round>& rounds);
 

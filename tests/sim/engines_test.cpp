@@ -101,14 +101,29 @@ void beyond_f(const char* protocol) {
 bool safety_checker(const std::string& c) { return c != "K7"; }
 
 /// Where the mutant search looks: campaign worlds (n, Byzantine replicas) over seeds
-/// 1..seeds, then Twins scenarios 0..scenarios-1. With `prefer_safety`, a first pass accepts
-/// only catches by a safety checker and a second pass accepts K7 too.
+/// 1..seeds, then the explicit Twins schedules of `schedules` (an adversary that steers
+/// single messages, scenario 1), then Twins scenarios 0..scenarios-1. With `prefer_safety`, a
+/// first pass accepts only catches by a safety checker and a second pass accepts K7 too.
 struct search_plan {
   std::uint64_t seeds = 60;
   std::uint32_t scenarios = 400;
   std::vector<std::pair<std::size_t, std::size_t>> worlds{{4, 0}, {4, 1}};
+  std::vector<std::string> schedules;
   bool prefer_safety = false;
 };
+
+/// FINDINGS.md F5: the gapped-chain schedule (twins A = 0 and B = 4, honest 1-3). Replica 1
+/// leads view 1 with C1 (not to 3), the twins lead views 2-8. Votes and proposals are steered
+/// so that A alone holds QC(C1), QC(C2), QC(C3) and B alone QC(D), QC(E), QC(F); the twins'
+/// new-views (and replica 1's once it holds QC(C3)) are withheld. Replica 1 gets C4 and sees
+/// C1 <- C2 <- C3 (views 1, 3, 5); replicas 2 and 3 see D <- E <- F (views 2, 4, 7), F voted
+/// on QC(E)@4 above their lock QC(C1)@1. Only a commit rule that ignores view gaps commits
+/// both C1 and D.
+const char* const gapped_chain_schedule =
+    "0:1/p1>34/v123>4/n04>123,0:0/p0>123/p4>1/v123>0/n04>123,0:0/p4>123/p0>3/v123>4/n04>123,"
+    "0:0/p0>123/p4>1/v123>0/n04>123,0:0/p4>123/p0>1/v123>4/n04>123,"
+    "0:0/p0>23/p4>123/v123>4/n0>123/n1>234,0:0/p0>123/p4>1/v123>0/n0>123/n1>234,"
+    "0:0/p0>123/p4>1/v123>0/n0>123/n1>234";
 
 /// A mutant is caught when a seed (or Twins scenario) violates a checker with the mutant on
 /// and passes with it off: the generic campaigns and Twins, nothing that knows the mutant.
@@ -139,6 +154,15 @@ bool caught(const options& o_in, const mutant_entry& m, const search_plan& plan,
         t.byzantine = byzantine;
         if (try_one(t, safety_only)) return true;
       }
+    }
+    for (const auto& text : plan.schedules) {
+      auto rounds = parse_twins_schedule(text);
+      REQUIRE_MESSAGE(rounds.has_value(), "bad schedule " << text);
+      auto t = o;
+      t.byzantine = 0;
+      t.twins_scenario = 1;
+      t.twins_schedule = *rounds;
+      if (try_one(t, safety_only)) return true;
     }
     for (std::uint32_t s = 0; s < plan.scenarios; ++s) {
       auto t = o;
@@ -238,14 +262,15 @@ TEST_CASE("hotstuff: with more than f Byzantine replicas the checkers report vio
 }
 TEST_CASE("hotstuff: every seeded mutant is caught by a campaign or by Twins") {
   // FINDINGS.md F5: the forking Byzantine leader (n = 7, one Byzantine replica) breaks
-  // agreement (K1) under the first three; vote_before_persist breaks K4. No generic world
-  // yet certifies a conflicting block inside a view gap, which commit_gapped_chain needs.
+  // agreement (K1) under the first three; vote_before_persist breaks K4; the gapped-chain
+  // Twins schedule breaks K1 under commit_gapped_chain.
   search_plan plan;
   plan.worlds.emplace_back(7, 1);
+  plan.schedules.emplace_back(gapped_chain_schedule);
   plan.prefer_safety = true;
-  mutants("hotstuff", plan, {"commit_gapped_chain"},
+  mutants("hotstuff", plan, {},
           {"vote_without_lock_check", "commit_on_two_chain", "accept_qc_with_duplicate_signer",
-           "vote_before_persist"});
+           "vote_before_persist", "commit_gapped_chain"});
 }
 TEST_CASE("hotstuff: K9 one seed replayed twice gives the same trace hash") {
   determinism("hotstuff");

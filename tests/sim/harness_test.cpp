@@ -139,9 +139,9 @@ TEST_CASE("a failing seed names the command that replays it") {
 TEST_CASE("Twins: 3 rounds decode the enumeration, more rounds sample partitions and leaders") {
   options o = toy_options();
   o.twins_scenario = 0;
-  CHECK(twins_plan(o) == std::vector<twins_round>{{1, 0}, {1, 0}, {1, 0}});
+  CHECK(twins_plan(o) == std::vector<twins_round>{{1, 0, {}}, {1, 0, {}}, {1, 0, {}}});
   o.twins_scenario = 1 + 2 * 15 + 14 * 225; // the base-15 digits of the enumeration
-  CHECK(twins_plan(o) == std::vector<twins_round>{{2, 0}, {3, 0}, {15, 0}});
+  CHECK(twins_plan(o) == std::vector<twins_round>{{2, 0, {}}, {3, 0, {}}, {15, 0, {}}});
   o.twins_rounds = 7;
   std::set<std::uint32_t> partitions, leaders;
   std::set<std::string> plans;
@@ -172,11 +172,70 @@ TEST_CASE("Twins: 3 rounds decode the enumeration, more rounds sample partitions
 TEST_CASE("Twins: a schedule parses from mask:leader items and bad text is refused") {
   auto p = parse_twins_schedule("7:0,3:2,15:1");
   REQUIRE(p.has_value());
-  CHECK(*p == std::vector<twins_round>{{7, 0}, {3, 2}, {15, 1}});
+  CHECK(*p == std::vector<twins_round>{{7, 0, {}}, {3, 2, {}}, {15, 1, {}}});
   CHECK(to_string(*p) == "7:0,3:2,15:1");
-  for (const char* bad :
-       {"", "7", "7:", ":1", "0:0", "16:0", "7:4", "7:0,", "7:0,,3:0", "a:0", "7:0;3:0",
-        "1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,"
-        "1:0,1:0,1:0"})
+  for (const char* bad : {"",
+                          "7",
+                          "7:",
+                          ":1",
+                          "16:0",
+                          "7:4",
+                          "7:0,",
+                          "7:0,,3:0",
+                          "a:0",
+                          "7:0;3:0",
+                          "7:0/",
+                          "7:0/p",
+                          "7:0/p0",
+                          "7:0/p0>",
+                          "7:0/0>1",
+                          "7:0/x0>1",
+                          "7:0/p5>1",
+                          "7:0/p0>1>2",
+                          "7:0/p0>1/",
+                          "7:0/p0>1,",
+                          "/p0>1",
+                          "1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,1:0,"
+                          "1:0,1:0,1:0"})
     CHECK_MESSAGE(!parse_twins_schedule(bad).has_value(), "accepted '" << bad << "'");
+}
+
+TEST_CASE("Twins: delivery rules parse per round and print back the same") {
+  auto p = parse_twins_schedule("0:0/p0>3/v123>4,5:1,0:2/*4>123/fo1>0");
+  REQUIRE(p.has_value());
+  REQUIRE(p->size() == 3);
+  const auto& r0 = (*p)[0];
+  CHECK(r0.partition == 0); // mask 0: no partition
+  REQUIRE(r0.drops.size() == 2);
+  CHECK(r0.drops[0] == twins_drop{0x01, 0x01, 0x08}); // proposals of twin A to replica 3
+  CHECK(r0.drops[1] == twins_drop{0x02, 0x0e, 0x10}); // votes of replicas 1-3 to twin B
+  CHECK((*p)[1].drops.empty());
+  REQUIRE((*p)[2].drops.size() == 2);
+  CHECK((*p)[2].drops[0] == twins_drop{0xff, 0x10, 0x0e});
+  CHECK((*p)[2].drops[1] == twins_drop{0x88, 0x02, 0x01}); // fetches and other frames
+  CHECK(to_string(*p) == "0:0/p0>3/v123>4,5:1,0:2/*4>123/fo1>0");
+}
+
+TEST_CASE("Twins: a delivery rule withholds what it names and nothing else") {
+  // The toy's twins both lead and sign different batches (clients 0 and 1 reach one twin
+  // each): with both heard the honest replicas disagree; a rule that withholds every frame of
+  // twin B from them (before stabilisation, when B is silenced anyway) keeps them agreed,
+  // and a rule on another sender or kind changes nothing.
+  options o = toy_options();
+  o.twins_scenario = 5;
+  o.ticks = 0;
+  auto run = [&](const char* schedule) {
+    auto plan = parse_twins_schedule(schedule);
+    REQUIRE(plan.has_value());
+    o.twins_schedule = *plan;
+    return run_seed(o);
+  };
+  const auto both = run("0:0,0:0,0:0");
+  CHECK_FALSE(both.passed());
+  const auto withheld = run("0:0/*4>123,0:0/*4>123,0:0/*4>123");
+  CHECK(withheld.passed());
+  const auto other_kind =
+      run("0:0/pvnf4>123,0:0/pvnf4>123,0:0/pvnf4>123"); // toy frames are "other"
+  CHECK_FALSE(other_kind.passed());
+  CHECK(other_kind.trace_hash == both.trace_hash);
 }

@@ -47,6 +47,14 @@ TEST_CASE("every seed of the regression list replays with its recorded outcome")
       o.faults = *f;
     }
     if (kv.count("ticks")) o.ticks = std::stoull(kv["ticks"]);
+    if (kv.count("mutant")) {
+      for (const auto& m : o.protocol.mutants)
+        if (m.name == kv["mutant"]) {
+          o.mutant = m.name;
+          o.mutant_bits = m.bits;
+        }
+      REQUIRE_MESSAGE(!o.mutant.empty(), "unknown mutant in: " << line);
+    }
     const auto r = run_seed(o);
     const std::string got = r.passed() ? "pass" : r.violations.front().checker;
     INFO("replay: " << replay_command(o));

@@ -91,9 +91,10 @@ int run(const sim_args& a) {
     auto plan = parse_twins_schedule(a.schedule);
     if (!plan)
       throw bft::cli::command_error{
-          "bft sim: --schedule must be 1 to 16 rounds 'mask:leader' separated by commas, "
-          "mask 1..15 (the instances of group 1, bit 0 twin A, bits 1-3 replicas 1-3), "
-          "leader 0..3 (0: the twins), not '" +
+          "bft sim: --schedule must be 1 to 16 rounds 'mask:leader[/rule...]' separated by "
+          "commas, mask 0..15 (the instances of group 1, bit 0 twin A, bits 1-3 replicas 1-3; "
+          "0: no partition), leader 0..3 (0: the twins), each rule KINDS FROM>TO with KINDS "
+          "of p,v,n,f,o,* and FROM, TO sets of instances 0-4 (4: twin B), not '" +
           a.schedule + "'"};
     if (a.rounds != twins_enumerated_rounds && a.rounds != plan->size())
       throw bft::cli::command_error{"bft sim: --rounds disagrees with the rounds of --schedule"};
@@ -175,7 +176,8 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
                   "--seeds scenarios (default 1000), each drawing a partition and a leader "
                   "per round");
   cmd->add_option("--schedule", args->schedule,
-                  "with --twins: run one explicit scenario, 'mask:leader' per round");
+                  "with --twins: run one explicit scenario, 'mask:leader[/rule...]' per round "
+                  "(rules: KINDS FROM>TO, see protocols/sim/README.md)");
   cmd->add_option("--scenario", args->scenario,
                   "with --twins: replay one scenario (with --schedule: its seed)");
   cmd->add_flag("--verbose", args->verbose, "with --seed or --scenario: log every notable event");
