@@ -312,11 +312,14 @@ void replica::on_new_view(const new_view& m, ready& out) {
   }
   pacemaker_.record_new_view(m.sender, m.view);
   sync_views(out);
-  // F4: the sender lags behind (it asks for a view below ours): tell it, once per view, that
-  // we are in ours, so it catches up at once rather than at our next timeout (which can be
-  // up to 2^max_backoff base timeouts away after a long fault period).
+  // F4: the sender lags behind (it asks for a view at or below ours: a replica asks for a
+  // view it has not entered): tell it, once per view, that we are in ours, so it catches up
+  // at once rather than at our next timeout (which can be up to 2^max_backoff base timeouts
+  // away after a long fault period). Asking for our very view counts too: we entered it on a
+  // quorum, whose new-views the sender may have missed, and nobody sends new-views for a view
+  // it is already in, so without the answer the sender waits for its own next timeout.
   const auto v = pacemaker_.view();
-  if (m.view < v && m.sender != cfg_.self) {
+  if (m.view <= v && m.sender != cfg_.self) {
     auto& told = told_view_[m.sender];
     if (told < v) {
       told = v;
