@@ -3,7 +3,13 @@
 /// b_exec (H5: a block is stored only after its parent), plus a short window of executed
 /// blocks kept to answer peers' block requests. Ordered containers only (deterministic).
 /// Owned by one replica; not thread-safe.
+///
+/// Pruning is incremental: the tree indexes each block's children and keeps the executed
+/// window (the chain from the root down) as a deque, so a commit that moves the root up its
+/// own branch touches only the blocks it drops. Anything else (a state transfer, a restart
+/// that reloaded blocks below the root) takes the full rebuild, which gives the same result.
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -46,8 +52,24 @@ public:
   [[nodiscard]] std::size_t size() const { return blocks_.size(); }
 
 private:
+  /// The incremental path of set_root; false (and nothing changed) when it does not apply.
+  bool advance_root(const chain_root& r, std::size_t keep_executed, std::vector<digest>& gone);
+  /// The full rebuild: the definition of what set_root keeps.
+  void rebuild_root(const chain_root& r, std::size_t keep_executed, std::vector<digest>& gone);
+  /// Drops `h` and every stored descendant of it (above the root) into `gone`.
+  void drop_subtree(const digest& h, std::vector<digest>& gone);
+  void forget(const digest& h, std::vector<digest>& gone);
+
   chain_root root_;
   std::map<digest, block_ptr> blocks_;
+  /// parent hash -> stored children (the root's and the stored blocks above it).
+  std::map<digest, std::vector<digest>> children_;
+  /// The executed chain held at or below the root, oldest first, ending at the root when its
+  /// body is held. Valid while `regular_`.
+  std::deque<digest> window_;
+  /// True while the tree is exactly window_ plus the descendants of the root (every insert
+  /// connected); a restart's reload of executed blocks clears it until the next set_root.
+  bool regular_ = true;
 };
 
 } // namespace bft::hotstuff
