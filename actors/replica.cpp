@@ -314,7 +314,7 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
         step(self, ev::tick{});
       },
       [self](submit_atom, request_batch& b) {
-        step(self, ev::client_requests{std::move(b.requests)});
+        step(self, ev::client_requests{std::move(b.requests), true}); // the gateway verified them
       },
       [self](flush_atom) {
         auto& st = self->state;

@@ -40,6 +40,11 @@ struct tick {};
 /// Client requests handed to this replica (already admitted by the mempool).
 struct client_requests {
   std::vector<client_request> requests;
+  /// The driver already checked every client signature with the cluster's verifier (over
+  /// `client_request::sign_tag`, this chain id and epoch), so the engine does not check them
+  /// again. Requests the engine later receives from peers (relays, blocks, batches) are still
+  /// verified. False (the default) makes the engine verify each signature itself.
+  bool verified = false;
 };
 /// The driver applied committed entry `index`; `state_root` is the application's root after it.
 struct executed {

@@ -93,8 +93,9 @@ private:
   // event handlers
   void on_frame(replica_id from, const bytes& frame);
   void on_tick();
+  /// `verified`: the driver already checked the client signatures (ev::client_requests).
   void on_client_requests(const std::vector<client_request>& reqs, bool relayed,
-                          std::optional<replica_id> from);
+                          std::optional<replica_id> from, bool verified = false);
   void on_executed(const ev::executed& e);
   void on_state_installed(const ev::state_installed& e);
   void on_pre_prepare(replica_id from, const bytes& frame);
