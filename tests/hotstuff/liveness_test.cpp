@@ -71,3 +71,36 @@ TEST_CASE("F4: a copy of a verified QC with a corrupted signature is refused, no
   c.step(0, ev::received{replica_id{1}, encode_new_view(good, c.signer(1), ctx_of(c))});
   for (const auto& x : c.rejected()) CHECK(x.reason.find("new-view QC") == std::string::npos);
 }
+
+TEST_CASE("F4: a replica answers a new-view for its own current view, once per peer and view, "
+          "so a laggard that missed the quorum's new-views catches up at once") {
+  cluster c(4);
+  c.set_down(3, true); // replica 3 misses everything, the new-views of the quorum included
+  c.run(40);
+  const auto v = c.at(0).status().view;
+  REQUIRE(c.at(1).status().view == v);
+  REQUIRE(c.at(2).status().view == v);
+  REQUIRE(c.at(3).status().view < v);
+  c.set_down(3, false);
+  // Replica 3 asks for exactly the view the others are in: nobody else sends new-views for a
+  // view it is already in, so only the answer to this request can bring replica 3 there.
+  new_view ask{v, replica_id{3}, genesis_qc(), {}};
+  const auto frame = encode_new_view(ask, c.signer(3), ctx_of(c));
+  std::vector<new_view> answers;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto r = c.at(i).step(ev::received{replica_id{3}, frame});
+    auto told = new_views_to(r, replica_id{3});
+    REQUIRE(told.size() == 1);
+    CHECK(told[0].view == v);
+    CHECK(told[0].sender == replica_id{static_cast<std::uint32_t>(i)});
+    answers.push_back(told[0]);
+    // Once per peer and view: the same request again gets no second answer.
+    CHECK(new_views_to(c.at(i).step(ev::received{replica_id{3}, frame}), replica_id{3}).empty());
+  }
+  // The three answers are a quorum for view v: replica 3 catches up at once, with no tick.
+  const auto before = c.at(3).status().view;
+  for (const auto& a : answers)
+    c.step(3, ev::received{a.sender, encode_new_view(a, c.signer(a.sender.value()), ctx_of(c))});
+  CHECK(before < v);
+  CHECK(c.at(3).status().view >= v);
+}
