@@ -8,7 +8,10 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "crypto/fake_signer.hpp"
 #include "crypto/sha3.hpp"
@@ -183,6 +186,23 @@ public:
 };
 
 /// Signs a frame for replica `secret - 1` (tests forge Byzantine messages with it).
+/// Runs `body(n, c, cl)` once for each cluster size n of `sizes`, each time on a fresh cluster
+/// c of n replicas (checkpoint interval k) and a fresh client cl (id 7), with n captured for
+/// the failure messages: the set-up the per-rule tests share.
+template <class Body>
+void for_each_size(const std::vector<std::size_t>& sizes, std::uint64_t k, Body&& body) {
+  for (auto n : sizes) {
+    CAPTURE(n);
+    cluster c(n, k);
+    client cl(7);
+    body(n, c, cl);
+  }
+}
+template <class Body>
+void for_each_size(const std::vector<std::size_t>& sizes, Body&& body) {
+  for_each_size(sizes, 10, std::forward<Body>(body));
+}
+
 inline signing_context test_ctx() { return signing_context{"test-chain", bft::epoch{0}}; }
 
 } // namespace bft::pbft::test
@@ -280,6 +300,27 @@ inline bytes make_vc(cluster& c, std::size_t signer, std::uint64_t new_view,
   m.prepared = std::move(certs);
   sign(m, test_ctx(), *c.signers[signer]);
   return encode(m);
+}
+
+/// Replica i alone times out on a request only it has seen and becomes view-changing for
+/// view 1; every message it sends on the way is dropped.
+inline void view_change_alone(cluster& c, client& cl, std::size_t i) {
+  c.submit(i, {cl.request()});
+  c.pool.clear();
+  c.tick_all(20);
+  REQUIRE(c.r(i).view_changing());
+}
+
+/// The primary (replica 0) pre-prepares one request, crashes before anything is delivered,
+/// restarts from its records and pre-prepares a second one: its two pre-prepares.
+inline std::vector<bytes> primary_restarts_between_requests(cluster& c, client& cl) {
+  c.submit(0, {cl.request()});
+  c.pool.clear();
+  c.restart(0);
+  c.submit(0, {cl.request()});
+  auto pps = sent_of(c, 0, msg_type::pre_prepare);
+  REQUIRE(pps.size() == 2);
+  return pps;
 }
 
 } // namespace bft::pbft::test

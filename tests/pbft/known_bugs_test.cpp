@@ -32,10 +32,7 @@ digest prepare_without_commit(cluster& c, client& cl) {
 
 TEST_CASE("sawtooth-pbft #90: a view-changing replica ends in the new view and handles normal "
           "messages again") {
-  for (std::size_t n : {4u, 7u}) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size({4, 7}, [&](std::size_t n, cluster& c, client& cl) {
     c.up[0] = false;
     c.submit(1, {cl.request()});
     c.deliver_all();
@@ -52,7 +49,7 @@ TEST_CASE("sawtooth-pbft #90: a view-changing replica ends in the new view and h
       CHECK(c.r(i).view() == view_number{1});
       CHECK(c.committed[i].size() == 2);
     }
-  }
+  });
 }
 
 TEST_CASE("sawtooth-pbft #117: a view change while a commit is pending keeps the sequence number "
@@ -77,10 +74,7 @@ TEST_CASE("sawtooth-pbft #133: the view-change timer does not start when a repli
           "own view change") {
   cluster c(4);
   client cl(7);
-  c.submit(2, {cl.request()});
-  c.pool.clear();
-  c.tick_all(20);
-  REQUIRE(c.r(2).view_changing());
+  view_change_alone(c, cl, 2);
   for (int i = 0; i < 400; ++i) {
     c.step(2, ev::tick{});
     c.pool.clear();
@@ -120,10 +114,7 @@ TEST_CASE("concord-bft #50: a view-change with a forged certificate does not hid
 
 TEST_CASE("cometbft #6031 order: every pre-prepare, prepare and commit leaves only after the "
           "record that prevents a conflicting one is persisted") {
-  for (std::size_t n : {4u, 7u}) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size({4, 7}, [&](std::size_t n, cluster& c, client& cl) {
     std::size_t checked = 0;
     auto drive = [&] {
       while (!c.pool.empty()) {
@@ -159,7 +150,7 @@ TEST_CASE("cometbft #6031 order: every pre-prepare, prepare and commit leaves on
     c.apply(0, std::move(out));
     drive();
     CHECK(checked == (n - 1) + n);
-  }
+  });
 }
 
 TEST_CASE("restart: a backup restarted from its records never prepares a second digest") {
@@ -178,12 +169,7 @@ TEST_CASE("restart: a backup restarted from its records never prepares a second 
 TEST_CASE("restart: a primary restarted from its records never reuses a sequence number") {
   cluster c(4);
   client cl(7);
-  c.submit(0, {cl.request()});
-  c.pool.clear();
-  c.restart(0);
-  c.submit(0, {cl.request()});
-  auto pps = sent_of(c, 0, msg_type::pre_prepare);
-  REQUIRE(pps.size() == 2);
+  auto pps = primary_restarts_between_requests(c, cl);
   CHECK(decode_pre_prepare(pps[0])->seq.value() == 1);
   CHECK(decode_pre_prepare(pps[1])->seq.value() == 2);
 }
@@ -274,12 +260,7 @@ TEST_CASE("mutant commit_after_2f: committed-local after 2f commits") {
 TEST_CASE("mutant forget_log_on_restart: a restarted primary reuses a sequence number") {
   cluster c(4, 10, forget_log_on_restart);
   client cl(7);
-  c.submit(0, {cl.request()});
-  c.pool.clear();
-  c.restart(0);
-  c.submit(0, {cl.request()});
-  auto pps = sent_of(c, 0, msg_type::pre_prepare);
-  REQUIRE(pps.size() == 2);
+  auto pps = primary_restarts_between_requests(c, cl);
   CHECK(decode_pre_prepare(pps[1])->seq.value() == 1);
   CHECK(decode_pre_prepare(pps[0])->d != decode_pre_prepare(pps[1])->d);
 }

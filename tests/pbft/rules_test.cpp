@@ -107,10 +107,7 @@ TEST_CASE("P4: every committed entry carries its client requests, so the executi
 }
 
 TEST_CASE("P5: a backup relays a client request to the primary and arms its timer") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     c.submit(1, {cl.request()});
     auto relays = sent_of(c, 1, msg_type::request_relay);
     REQUIRE(relays.size() == 1);
@@ -119,7 +116,7 @@ TEST_CASE("P5: a backup relays a client request to the primary and arms its time
     CHECK(sent_of(c, 0, msg_type::pre_prepare).size() == 1);
     for (std::size_t i = 0; i < n; ++i) CHECK(c.committed[i].size() == 1);
     CHECK_FALSE(c.r(1).view_timer_running()); // nothing pending any more
-  }
+  });
 }
 
 TEST_CASE("P6: the optional read-only path is not implemented, reads are ordered like writes") {
@@ -167,10 +164,7 @@ TEST_CASE("P7: the primary assigns the next n, logs the pre-prepare before sendi
 }
 
 TEST_CASE("P8: a backup ignores a pre-prepare outside the watermarks h < n <= H") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n, 2); // H = 4
-    client cl(7);
+  for_each_size(sizes(), 2, [&](std::size_t, cluster& c, client& cl) { // H = 4
     auto r = cl.request();
     SUBCASE("above H") {
       deliver_to(c, 1, 0, make_pp(c, 0, 0, 5, {r}));
@@ -221,15 +215,12 @@ TEST_CASE("P8: a backup ignores a pre-prepare outside the watermarks h < n <= H"
     }
     CHECK(c.committed[1].empty());
     if (!c.r(1).accepted(1)) CHECK(sent_of(c, 1, msg_type::prepare).empty());
-  }
+  });
 }
 
 TEST_CASE("P9: on acceptance a backup multicasts a prepare and logs both, the primary sends no "
           "prepare") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     c.submit(0, {cl.request()});
     c.deliver_all();
     CHECK(sent_of(c, 0, msg_type::prepare).empty());
@@ -242,14 +233,11 @@ TEST_CASE("P9: on acceptance a backup multicasts a prepare and logs both, the pr
     // a prepare signed by the primary is refused
     deliver_to(c, 1, 0, make_vote(c, 0, msg_type::prepare, 0, 2, digest{}));
     CHECK(rejected_with(c, 1, "primary sent a prepare"));
-  }
+  });
 }
 
 TEST_CASE("P10: prepares and commits that precede the pre-prepare are logged") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     batch b{cl.request()};
     auto d = batch_digest(b);
     // replica 1 hears every prepare and commit before the pre-prepare
@@ -261,16 +249,13 @@ TEST_CASE("P10: prepares and commits that precede the pre-prepare are logged") {
     deliver_to(c, 1, 0, make_pp(c, 0, 0, 1, b));
     REQUIRE(c.committed[1].size() == 1);
     CHECK(c.committed[1][0].id == d);
-  }
+  });
 }
 
 TEST_CASE("P11: prepared needs 2f prepares from distinct backups, duplicates and the primary's "
           "prepare do not count") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     batch b{cl.request()};
     auto d = batch_digest(b);
     deliver_to(c, 1, 0, make_pp(c, 0, 0, 1, b)); // own prepare counts: 1
@@ -281,14 +266,11 @@ TEST_CASE("P11: prepared needs 2f prepares from distinct backups, duplicates and
     CHECK_FALSE(c.r(1).prepared(1));
     deliver_to(c, 1, 2 * f, make_vote(c, 2 * f, msg_type::prepare, 0, 1, d));
     CHECK(c.r(1).prepared(1));
-  }
+  });
 }
 
 TEST_CASE("P12: no two honest replicas prepare different digests at one (v, n)") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     batch b1{cl.request()}, b2{cl.request()};
     // an equivocating primary: b1 to replica 1, b2 to the rest
     deliver_to(c, 1, 0, make_pp(c, 0, 0, 1, b1));
@@ -299,14 +281,11 @@ TEST_CASE("P12: no two honest replicas prepare different digests at one (v, n)")
       if (c.r(i).prepared(1)) prepared_on.insert(*c.r(i).accepted(1));
     CHECK(prepared_on.size() == 1);
     CHECK_FALSE(c.r(1).prepared(1));
-  }
+  });
 }
 
 TEST_CASE("P13: a replica multicasts its commit once, when prepared first holds") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     c.submit(0, {cl.request()});
     c.deliver_all();
     for (std::size_t i = 0; i < n; ++i) CHECK(count_commits_of(c, i, 1) == 1);
@@ -315,16 +294,13 @@ TEST_CASE("P13: a replica multicasts its commit once, when prepared first holds"
     for (std::size_t i = 2; i < n; ++i)
       deliver_to(c, 1, i, make_vote(c, i, msg_type::prepare, 0, 1, d));
     CHECK(count_commits_of(c, 1, 1) == 1);
-  }
+  });
 }
 
 TEST_CASE("P14: committed-local needs prepared plus 2f+1 matching commits from distinct "
           "replicas, own included") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     batch b{cl.request()};
     auto d = batch_digest(b);
     deliver_to(c, 1, 0, make_pp(c, 0, 0, 1, b));
@@ -341,7 +317,7 @@ TEST_CASE("P14: committed-local needs prepared plus 2f+1 matching commits from d
     deliver_to(c, 1, 0, make_vote(c, 0, msg_type::commit, 0, 1, d));
     CHECK(c.r(1).committed(1));
     CHECK(c.committed[1].size() == 1);
-  }
+  });
 }
 
 TEST_CASE("P15: execution follows sequence numbers, commits may finish out of order, null "
@@ -370,10 +346,7 @@ TEST_CASE("P15: execution follows sequence numbers, commits may finish out of or
 
 TEST_CASE("P16: after executing n divisible by K a replica multicasts a checkpoint with its "
           "state digest") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n, 2);
-    client cl(7);
+  for_each_size(sizes(), 2, [&](std::size_t n, cluster& c, client& cl) {
     c.submit(0, {cl.request()});
     c.deliver_all();
     for (std::size_t i = 0; i < n; ++i) CHECK(sent_of(c, i, msg_type::checkpoint).empty());
@@ -386,16 +359,13 @@ TEST_CASE("P16: after executing n divisible by K a replica multicasts a checkpoi
       CHECK(cp->seq.value() == 2);
       CHECK(cp->state == c.root_at[i][2]);
     }
-  }
+  });
 }
 
 TEST_CASE("P17: 2f+1 matching checkpoints make it stable and drop the log at or below it") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n, 2);
+  for_each_size(sizes(), 2, [&](std::size_t n, cluster& c, client& cl) {
     c.auto_execute = false;
     const auto f = (n - 1) / 3;
-    client cl(7);
     c.submit(0, {cl.request()});
     c.deliver_all();
     c.submit(0, {cl.request()});
@@ -413,7 +383,7 @@ TEST_CASE("P17: 2f+1 matching checkpoints make it stable and drop the log at or 
     CHECK(c.r(0).log_size() == 0);
     CHECK(c.stores[0].count("pbft/log/00000000000000000001") == 0);
     CHECK(c.stores[0].count("pbft/stable") == 1);
-  }
+  });
 }
 
 TEST_CASE("P18: h is the last stable checkpoint and H = h + 2K, both move only when a "
@@ -439,10 +409,7 @@ TEST_CASE("P18: h is the last stable checkpoint and H = h + 2K, both move only w
 }
 
 TEST_CASE("P19: a backup's timer runs while a request waits and stops when none does") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t, cluster& c, client& cl) {
     CHECK_FALSE(c.r(1).view_timer_running());
     c.submit(1, {cl.request()});
     CHECK(c.r(1).view_timer_running());
@@ -457,7 +424,7 @@ TEST_CASE("P19: a backup's timer runs while a request waits and stops when none 
     CHECK(c.r(1).view_timer_running());
     CHECK(c.r(1).pending_requests() == 1);
     CHECK_FALSE(c.r(0).view_timer_running()); // the primary never heard of the last one
-  }
+  });
 }
 
 TEST_CASE("P20: on expiry a backup becomes view-changing for v+1, multicasts a view-change and "
@@ -485,11 +452,8 @@ TEST_CASE("P20: on expiry a backup becomes view-changing for v+1, multicasts a v
 
 TEST_CASE("P21: a view-change carries the stable checkpoint, its 2f+1 proof and every prepared "
           "certificate above it") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n, 2);
+  for_each_size(sizes(), 2, [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     c.submit(0, {cl.request()});
     c.deliver_all();
     c.submit(0, {cl.request()});
@@ -517,16 +481,13 @@ TEST_CASE("P21: a view-change carries the stable checkpoint, its 2f+1 proof and 
     verify_context ctx{c.r(1).config().validators, c.verifier, test_ctx(), {}};
     ctx.log_window = 4;
     CHECK(verify_view_change(*vc, ctx).has_value());
-  }
+  });
 }
 
 TEST_CASE("P22: a view-change with a forged or incomplete certificate is rejected whole and "
           "does not count") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     auto d = batch_digest({cl.request()});
     std::vector<std::size_t> backups;
     for (std::size_t i = 1; i <= 2 * f; ++i) backups.push_back(i);
@@ -555,16 +516,13 @@ TEST_CASE("P22: a view-change with a forged or incomplete certificate is rejecte
     CHECK_FALSE(c.r(1).view_changing()); // f+1 of them forced nothing (P29)
     for (std::size_t i = 2; i < 3 + f; ++i) deliver_to(c, 1, i, make_vc(c, i, 1, {good}));
     CHECK(c.r(1).view() == view_number{1}); // joined (n = 4: and, as primary, entered) view 1
-  }
+  });
 }
 
 TEST_CASE("P23: the primary of v+1 sends a new-view on holding 2f view-changes from others "
           "plus its own") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     force_view_change(c, cl);
     std::vector<bytes> nvs;
     for (const auto& m : c.sent[1])
@@ -578,7 +536,7 @@ TEST_CASE("P23: the primary of v+1 sends a new-view on holding 2f view-changes f
       if (decode_view_change(fr)->from == replica_id{1}) own = true;
     CHECK(own);
     for (std::size_t i = 2; i < n; ++i) CHECK(sent_of(c, i, msg_type::new_view).empty());
-  }
+  });
 }
 
 TEST_CASE("P24: O spans min-s < n <= max-s, takes the highest-view certificate and fills gaps with "
@@ -639,10 +597,7 @@ TEST_CASE("P25: the new primary logs O, installs a higher stable checkpoint by s
 
 TEST_CASE("P26: a backup accepts a new-view only if O matches its recomputation, then prepares "
           "each entry and never re-executes") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
-    client cl(7);
+  for_each_size(sizes(), [&](std::size_t, cluster& c, client& cl) {
     c.submit(0, {cl.request()});
     c.deliver_all(); // seq 1 committed everywhere in view 0
     REQUIRE(c.committed[2].size() == 1);
@@ -679,7 +634,7 @@ TEST_CASE("P26: a backup accepts a new-view only if O matches its recomputation,
     REQUIRE(c.committed[2].size() >= 1);
     std::set<std::uint64_t> idx;
     for (const auto& e : c.committed[2]) CHECK(idx.insert(e.index).second); // never twice
-  }
+  });
 }
 
 TEST_CASE("P27: views only increase, no pre-prepare for a higher view is accepted before its "
@@ -704,10 +659,7 @@ TEST_CASE("P28: after its view-change a replica starts the timer only on 2f+1 vi
           "expiry it moves to v+2 with a doubled timeout") {
   cluster c(4);
   client cl(7);
-  c.submit(2, {cl.request()});
-  c.pool.clear();
-  c.tick_all(20);
-  REQUIRE(c.r(2).view_changing());
+  view_change_alone(c, cl, 2);
   CHECK_FALSE(c.r(2).view_timer_running());
   c.pool.clear();
   c.tick_all(200);
@@ -744,11 +696,8 @@ TEST_CASE("P29: f+1 view-changes from others for higher views force a view-chang
 
 TEST_CASE("P30: a replica behind a stable checkpoint fetches the certified state from a replica "
           "of its proof, then resumes") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n, 2);
+  for_each_size(sizes(), 2, [&](std::size_t n, cluster& c, client& cl) {
     const auto lag = n - 1;
-    client cl(7);
     c.filter = [&](const envelope_msg& m) { return m.to.value() != lag; };
     c.submit(0, {cl.request()});
     c.deliver_all();
@@ -771,16 +720,13 @@ TEST_CASE("P30: a replica behind a stable checkpoint fetches the certified state
     c.deliver_all();
     REQUIRE_FALSE(c.committed[lag].empty());
     CHECK(c.committed[lag].back().index == 3);
-  }
+  });
 }
 
 TEST_CASE("P29 (catch-up): f+1 replicas signing in a higher view pull a lagging replica into "
           "the view change that returns it the new-view") {
-  for (auto n : sizes()) {
-    CAPTURE(n);
-    cluster c(n);
+  for_each_size(sizes(), [&](std::size_t n, cluster& c, client& cl) {
     const auto f = (n - 1) / 3;
-    client cl(7);
     // f messages of view 2 force nothing; f+1 make the replica ask for view 2
     for (std::size_t i = 0; i < f; ++i)
       deliver_to(c, 1, 3 + i, make_vote(c, 3 + i, msg_type::commit, 2, 1, digest{1}));
@@ -789,7 +735,7 @@ TEST_CASE("P29 (catch-up): f+1 replicas signing in a higher view pull a lagging 
     CHECK(c.r(1).view_changing());
     CHECK(c.r(1).view() == view_number{2});
     CHECK_FALSE(c.r(1).accepted(1)); // nothing of view 2 accepted before its new-view
-  }
+  });
 }
 
 TEST_CASE("P28 (catch-up): a replica that missed the new-view gets it from any replica that "
