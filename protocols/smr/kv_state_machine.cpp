@@ -22,17 +22,17 @@ bytes encode_session(const client_session& s) {
 }
 
 void kv_state_machine::set_data(const std::string& key, std::string value) {
-  tree_.put(data_key(key), leaf_digest(data_key(key), as_bytes(value)));
+  dirty_data_.insert(key);
   data_.insert_or_assign(key, std::move(value));
 }
 
 void kv_state_machine::erase_data(const std::string& key) {
-  tree_.erase(data_key(key));
+  dirty_data_.insert(key);
   data_.erase(key);
 }
 
 void kv_state_machine::set_session(const public_key& client, client_session s) {
-  tree_.put(session_key(client), leaf_digest(session_key(client), encode_session(s)));
+  dirty_sessions_.insert(client);
   sessions_.insert_or_assign(client, std::move(s));
 }
 
@@ -95,7 +95,25 @@ const client_session* kv_state_machine::session(const public_key& client) const 
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-digest kv_state_machine::state_root() { return tree_.root(); }
+digest kv_state_machine::state_root() {
+  for (const auto& key : dirty_data_) {
+    auto it = data_.find(key);
+    if (it == data_.end())
+      tree_.erase(data_key(key));
+    else
+      tree_.put(data_key(key), leaf_digest(data_key(key), as_bytes(it->second)));
+  }
+  dirty_data_.clear();
+  for (const auto& client : dirty_sessions_) {
+    auto it = sessions_.find(client);
+    if (it == sessions_.end())
+      tree_.erase(session_key(client));
+    else
+      tree_.put(session_key(client), leaf_digest(session_key(client), encode_session(it->second)));
+  }
+  dirty_sessions_.clear();
+  return tree_.root();
+}
 
 bytes kv_state_machine::snapshot() {
   codec::writer w;

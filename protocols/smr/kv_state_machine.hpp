@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,9 @@ public:
   [[nodiscard]] const client_session* session(const public_key& client) const;
   [[nodiscard]] std::uint64_t applied_index() const { return applied_index_; }
   [[nodiscard]] std::size_t size() const { return data_.size(); }
-  /// SHA3-256 over data and sessions; cheap when little changed since the last call.
+  /// SHA3-256 over data and sessions; cheap when little changed since the last call. Leaf
+  /// digests of keys written since the last call are computed here, once per key however
+  /// often it was written in between (so callers may ask for the root once per checkpoint).
   [[nodiscard]] digest state_root();
 
   /// The whole state with its applied index and root, canonically encoded.
@@ -70,6 +73,9 @@ private:
   std::map<std::string, std::string> data_;
   std::map<public_key, client_session> sessions_;
   state_tree tree_;
+  /// Keys written or erased since the tree was last brought up to date (`state_root`).
+  std::set<std::string> dirty_data_;
+  std::set<public_key> dirty_sessions_;
   std::uint64_t applied_index_ = 0;
 };
 
