@@ -115,6 +115,29 @@ acceptor_actor::behavior_type acceptor_fn(acceptor_self self, acceptor_config cf
         self->send(st.cfg.replica, frame_atom::value, std::move(f));
         return ack_atom::value;
       },
+      [self](batch_atom, frame& f) -> caf::result<ack_atom> {
+        auto& st = self->state;
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        auto it = st.authenticated.find(sender);
+        if (it == st.authenticated.end()) {
+          st.drop("unauthenticated", std::to_string(f.from), f.data.size());
+          return caf::make_error(caf::sec::invalid_argument, "link not authenticated");
+        }
+        if (f.data.size() > max_batch_bytes) {
+          st.drop("oversized", std::to_string(it->second.value()), f.data.size());
+          return ack_atom::value;
+        }
+        if (f.from != it->second.value()) {
+          st.drop("wrong_sender", std::to_string(it->second.value()), f.data.size());
+          return ack_atom::value;
+        }
+        if (!check_batch(f.data)) {
+          st.drop("malformed_batch", std::to_string(it->second.value()), f.data.size());
+          return ack_atom::value;
+        }
+        self->send(st.cfg.replica, batch_atom::value, std::move(f));
+        return ack_atom::value;
+      },
       [self](client_atom, frame& f) -> caf::result<frame> {
         auto& st = self->state;
         if (f.data.size() > codec::max_frame_bytes) {

@@ -60,6 +60,8 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using install_atom = caf::atom_constant<caf::atom("install")>;
+/// Several engine frames in one `frame` (actors/wire.hpp: append_to_batch / check_batch).
+using batch_atom = caf::atom_constant<caf::atom("batch")>;
 
 // ---- the one message type that crosses processes ----
 
@@ -192,12 +194,14 @@ struct tx_list {
 /// returns one credit to the sending link) and client calls.
 using acceptor_actor = caf::typed_actor<caf::replies_to<hello_atom, frame>::with<frame>,
                                         caf::replies_to<peer_atom, frame>::with<ack_atom>,
+                                        caf::replies_to<batch_atom, frame>::with<ack_atom>,
                                         caf::replies_to<client_atom, frame>::with<frame>>;
 
 /// Hosts one engine; applies its `ready` values in order. Owner: the node or cluster.
 using replica_actor =
-    caf::typed_actor<caf::reacts_to<frame_atom, frame>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<submit_atom, request_batch>, caf::reacts_to<flush_atom>,
+    caf::typed_actor<caf::reacts_to<frame_atom, frame>, caf::reacts_to<batch_atom, frame>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<submit_atom, request_batch>,
+                     caf::reacts_to<flush_atom>,
                      caf::replies_to<status_atom>::with<replica_status>>;
 
 /// Makes `ready.persist` durable; the reply means "durable".
@@ -205,10 +209,10 @@ using store_actor =
     caf::typed_actor<caf::replies_to<persist_atom, persist_batch>::with<persisted_atom>>;
 
 /// One per (replica, peer): outbound queue, transport, handshake, reconnection.
-using link_actor =
-    caf::typed_actor<caf::reacts_to<frame_atom, frame>,
-                     caf::reacts_to<link_up_atom, acceptor_actor>,
-                     caf::reacts_to<link_fail_atom, std::string>, caf::reacts_to<reconnect_atom>>;
+using link_actor = caf::typed_actor<caf::reacts_to<frame_atom, frame>,
+                                    caf::reacts_to<link_up_atom, acceptor_actor>,
+                                    caf::reacts_to<link_fail_atom, std::string>,
+                                    caf::reacts_to<reconnect_atom>, caf::reacts_to<flush_atom>>;
 
 /// Client calls in, receipts out.
 using gateway_actor =

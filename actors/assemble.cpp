@@ -15,7 +15,7 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
                  std::chrono::milliseconds tick) {
   replica_handles h;
   auto restored = st->load();
-  h.store = spawn_store(sys, st);
+  h.store = spawn_store(sys, st, std::dynamic_pointer_cast<rocksdb_storage>(st) != nullptr);
   const bool log_entries = st->logs_entries();
   h.state_machine =
       spawn_state_machine(sys, id.self, engine.checkpoint_interval,

@@ -90,6 +90,7 @@ struct link_state {
   std::deque<frame> queue;
   std::size_t queued_bytes = 0;
   std::size_t in_flight = 0;
+  bool flush_scheduled = false; ///< a flush_atom to ourselves is on its way
   std::chrono::milliseconds backoff{0};
   bool reconnect_scheduled = false;
   std::chrono::steady_clock::time_point last_unreachable_log{};
@@ -141,27 +142,46 @@ void schedule_reconnect(link_self self, const std::string& why) {
   self->delayed_send(self, st.backoff, reconnect_atom::value);
 }
 
+/// Sends queued frames while credits last. Frames queued together leave together: up to
+/// `batch_bytes` of them in one batch message (one middleman message and one acknowledgement
+/// for many frames); a lone frame goes as it is.
 void pump(link_self self) {
   auto& st = self->state;
   if (st.phase != link_phase::up || !st.remote) return;
   while (st.in_flight < st.cfg.window && !st.queue.empty()) {
-    frame f = std::move(st.queue.front());
-    st.queue.pop_front();
-    st.queued_bytes -= f.data.size();
-    ++st.in_flight;
     auto gen = st.generation;
-    self->request(*st.remote, st.cfg.request_timeout, peer_atom::value, std::move(f))
-        .then(
-            [self, gen](ack_atom) {
-              if (gen != self->state.generation) return;
-              --self->state.in_flight;
-              pump(self);
-            },
-            [self, gen](caf::error& err) {
-              if (gen != self->state.generation) return;
-              if (self->state.probe) self->state.probe->on_dropped("send_failed");
-              schedule_reconnect(self, "send failed: " + self->system().render(err));
-            });
+    auto on_ack = [self, gen](ack_atom) {
+      if (gen != self->state.generation) return;
+      --self->state.in_flight;
+      pump(self);
+    };
+    auto on_error = [self, gen](caf::error& err) {
+      if (gen != self->state.generation) return;
+      if (self->state.probe) self->state.probe->on_dropped("send_failed");
+      schedule_reconnect(self, "send failed: " + self->system().render(err));
+    };
+    ++st.in_flight;
+    if (st.queue.size() == 1 ||
+        st.queue.front().data.size() + st.queue[1].data.size() + 12 > st.cfg.batch_bytes) {
+      frame f = std::move(st.queue.front());
+      st.queue.pop_front();
+      st.queued_bytes -= f.data.size();
+      self->request(*st.remote, st.cfg.request_timeout, peer_atom::value, std::move(f))
+          .then(on_ack, on_error);
+      continue;
+    }
+    frame b{st.cfg.id.self.value(), {}};
+    std::size_t n = 0;
+    while (!st.queue.empty() && n < max_batch_frames &&
+           (n == 0 || b.data.size() + st.queue.front().data.size() + 4 <= st.cfg.batch_bytes)) {
+      auto& f = st.queue.front();
+      append_to_batch(b.data, as_bytes(f.data));
+      st.queued_bytes -= f.data.size();
+      st.queue.pop_front();
+      ++n;
+    }
+    self->request(*st.remote, st.cfg.request_timeout, batch_atom::value, std::move(b))
+        .then(on_ack, on_error);
   }
   if (st.probe) st.probe->on_queued_bytes(st.queued_bytes);
 }
@@ -262,6 +282,15 @@ link_actor::behavior_type link_fn(link_self self, link_config cfg, std::shared_p
         }
         st.queued_bytes += f.data.size();
         st.queue.push_back(std::move(f));
+        // Pump once the frames already in the mailbox are queued too, so that frames sent
+        // together (one ready's messages, a burst of readies) leave in one batch.
+        if (!st.flush_scheduled && st.phase == link_phase::up && st.in_flight < st.cfg.window) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+      },
+      [self](flush_atom) {
+        self->state.flush_scheduled = false;
         pump(self);
       },
       [self](link_up_atom, acceptor_actor& a) {

@@ -37,7 +37,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     store = std::shared_ptr<rocksdb_storage>(std::move(rs).value());
   }
   caf::actor_system_config cfg;
-  configure(cfg);
+  configure(cfg, o.threads);
   caf::actor_system sys{cfg};
   identity id;
   id.self = o.engine.self;

@@ -67,8 +67,12 @@ void send_messages(replica_self self, std::vector<outbound>& messages) {
         copies = 1;
       }
     } else {
+      std::size_t left = st.cfg.links.size();
       for (const auto& [peer, link] : st.cfg.links) {
-        self->send(link, frame_atom::value, f);
+        if (--left == 0)
+          self->send(link, frame_atom::value, std::move(f)); // the last one takes the bytes
+        else
+          self->send(link, frame_atom::value, f);
         ++copies;
       }
     }
@@ -155,9 +159,9 @@ void serve(replica_self self, replica_id peer, const sync_request& req) {
       });
 }
 
-void on_sync_frame(replica_self self, replica_id from, const frame& f) {
+void on_sync_frame(replica_self self, replica_id from, byte_view data) {
   auto& st = self->state;
-  auto m = decode_sync(as_bytes(f.data));
+  auto m = decode_sync(data);
   if (!m) {
     if (st.catchup) st.catchup->on_fault(from, "malformed");
     std::uint64_t held = 0;
@@ -171,6 +175,23 @@ void on_sync_frame(replica_self self, replica_id from, const frame& f) {
     return;
   }
   apply_fetch(self, st.fetcher.on_message(from, *m));
+}
+
+/// One engine frame from a peer (alone or out of a batch).
+void on_frame(replica_self self, replica_id from, byte_view data) {
+  auto& st = self->state;
+  if (is_sync_frame(data)) {
+    on_sync_frame(self, from, data);
+    return;
+  }
+  auto& o = st.observed[from];
+  o.peer = from;
+  ++o.messages;
+  if (st.probe) {
+    auto env = codec::peek_envelope(data);
+    st.probe->on_received(env ? env->type : 0);
+  }
+  step(self, ev::received{from, bytes(data.begin(), data.end())});
 }
 
 /// Everything of a ready after its persist: messages, committed, rejected, evidence.
@@ -293,20 +314,13 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
   self->delayed_send(self, std::chrono::seconds(1), flush_atom::value);
   return {
       [self](frame_atom, frame& f) {
-        auto& st = self->state;
         if (f.data.size() > codec::max_frame_bytes) return; // the acceptor checked already
-        if (is_sync_frame(as_bytes(f.data))) {
-          on_sync_frame(self, replica_id{f.from}, f);
-          return;
-        }
-        auto& o = st.observed[replica_id{f.from}];
-        o.peer = replica_id{f.from};
-        ++o.messages;
-        if (st.probe) {
-          auto env = codec::peek_envelope(as_bytes(f.data));
-          st.probe->on_received(env ? env->type : 0);
-        }
-        step(self, ev::received{replica_id{f.from}, bytes(f.data.begin(), f.data.end())});
+        on_frame(self, replica_id{f.from}, as_bytes(f.data));
+      },
+      [self](batch_atom, frame& f) {
+        // The acceptor checked the batch; a malformed one is dropped whole here too.
+        (void)for_each_in_batch(f.data,
+                                [&](byte_view b) { on_frame(self, replica_id{f.from}, b); });
       },
       [self](tick_atom) {
         self->delayed_send(self, self->state.cfg.tick, tick_atom::value);

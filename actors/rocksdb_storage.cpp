@@ -211,7 +211,7 @@ result<void> rocksdb_storage::commit(const commit_record& c) {
   if (s.ok()) s = batch.Put(meta_, committed_key, slice(encode_point({c.height, c.state_root})));
   if (!s.ok()) return status_error("cannot build commit batch", dir_, s);
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = c.sync;
   s = db_->Write(wo, &batch);
   if (!s.ok()) {
     auto e =
@@ -342,8 +342,11 @@ result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
   commit_record c;
   c.height = entry.index;
   if (!entry_logged) c.entry = encode_entry(entry);
-  c.state_root = kv.state_root();
+  c.sync = !entry_logged;
   const bool snap = snapshot_interval != 0 && entry.index % snapshot_interval == 0;
+  // With the entry log, the root is computed at snapshots only (each costs a pass over what
+  // changed since the last one); between them the point carries a zero root, "not recorded".
+  if (snap || !entry_logged) c.state_root = kv.state_root();
   if (snap) {
     c.state_ops.push_back(persist_op{kv_snapshot_key, kv.snapshot(), false});
     c.state_ops.push_back(
@@ -390,7 +393,7 @@ result<void> recover_kv(const rocksdb_storage& store, smr::kv_state_machine& kv)
                                              " carries index " + std::to_string(e->index) + where};
     (void)kv.apply(*e);
   }
-  if (kv.state_root() != point->state_root)
+  if (point->state_root != digest{} && kv.state_root() != point->state_root)
     return bft::error{errc::malformed, "state root after replay to height " +
                                            std::to_string(point->height) +
                                            " differs from the stored root" + where};

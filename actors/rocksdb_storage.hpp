@@ -61,6 +61,10 @@ struct commit_record {
   bytes entry;                       ///< the committed entry, encoded by the caller
   digest state_root{};               ///< the application's root after applying it
   std::vector<persist_op> state_ops; ///< changes to the application state ("state" family)
+  /// Synced write. Not needed when the entry is logged already with the engine's synced
+  /// safety records: a lost commit is replayed from that log (replay_logged), and RocksDB's
+  /// write-ahead log keeps writes in order, so a later synced write makes this one durable too.
+  bool sync = true;
 };
 
 /// RocksDB-backed `storage`. See the file comment for the layout and the failure contract.
@@ -151,7 +155,9 @@ inline constexpr const char* kv_snapshot_root_key = "kv/snapshot_root";
 /// Every `snapshot_interval` entries the commit also carries `kv`'s snapshot, and entries
 /// up to the previous snapshot are pruned (disk use stays bounded). Recovery is `recover_kv`.
 /// With `entry_logged`, the entry itself is already in "blocks" (`write_with_entries`) and
-/// only the state and the committed point are written.
+/// only the state and the committed point are written, without a sync (a lost commit is
+/// replayed from the log), and the root is computed and recorded at snapshots only (between
+/// them the committed point carries a zero root, which `recover_kv` does not check).
 result<void> persist_applied(rocksdb_storage& store, smr::kv_state_machine& kv,
                              const committed_entry& entry, std::uint64_t snapshot_interval,
                              bool entry_logged = false);

@@ -58,6 +58,9 @@ struct node_options {
   std::map<replica_id, peer_address> peers;
   std::string metrics_address;    ///< empty: no /metrics
   std::filesystem::path data_dir; ///< non-empty: the RocksDB store; empty: memory (tests)
+  /// CAF scheduler threads. 1 suits several nodes sharing a few cores (`bft bench --mode
+  /// processes`): fewer threads to wake per message, and a node's work is mostly sequential.
+  std::size_t threads = 2;
 };
 
 /// Runs one replica until `stop`; returns the exit status.

@@ -65,7 +65,8 @@ struct link_config {
   identity id;
   replica_id peer{0};
   std::size_t max_queued_bytes = 64u << 20; ///< overflow policy: drop the oldest frames
-  std::size_t window = 64;                  ///< frames in flight (credits)
+  std::size_t window = 64;                  ///< messages (frames or batches) in flight (credits)
+  std::size_t batch_bytes = 1u << 20;       ///< frames queued together leave in batches this big
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{2000};
   std::chrono::milliseconds request_timeout{5000};
@@ -119,7 +120,11 @@ struct client_config {
   std::uint64_t first_seq = 1;
 };
 
-store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st);
+/// `own_thread`: the storage blocks on the disk (RocksDB's synced writes); the store then runs
+/// detached, on a thread of its own, so a slow fsync never holds one of the few scheduler
+/// workers (off in deterministic tests, whose coordinator runs only scheduled actors).
+store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st,
+                        bool own_thread = false);
 /// With `durable`, the state machine rebuilds its state from it at start and commits each
 /// applied entry to it (actors/rocksdb_storage.hpp, `persist_applied`). `entries_logged`: the
 /// replica's store logs each committed entry with the safety records of its `ready`
@@ -194,8 +199,9 @@ void shutdown_deadline(int status);
 /// Registers `frame` under its one name ("bft::frame"), as every node must.
 void register_types(caf::actor_system_config& cfg);
 
-/// Registers `frame` and sets the runtime options every process uses: 2 scheduler threads,
-/// finite max-throughput, middleman heartbeat and connection timeout, app identifier.
-void configure(caf::actor_system_config& cfg);
+/// Registers `frame` and sets the runtime options every process uses: `threads` scheduler
+/// threads (2 by default), finite max-throughput, short idle polling, middleman heartbeat and
+/// connection timeout, app identifier.
+void configure(caf::actor_system_config& cfg, std::size_t threads = 2);
 
 } // namespace bft::actors

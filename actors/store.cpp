@@ -36,7 +36,8 @@ store_actor::behavior_type store_fn(store_actor::stateful_pointer<store_state> s
 
 } // namespace
 
-store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st) {
+store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage> st, bool own_thread) {
+  if (own_thread) return sys.spawn<caf::detached>(store_fn, std::move(st));
   return sys.spawn(store_fn, std::move(st));
 }
 

@@ -201,6 +201,56 @@ result<client_reply> client_reply::decode(std::string_view b) {
   return c;
 }
 
+namespace {
+
+void put_u32(std::string& out, std::size_t at, std::uint32_t v) {
+  for (int k = 0; k < 4; ++k)
+    out[at + static_cast<std::size_t>(k)] = static_cast<char>(v >> (8 * k));
+}
+
+std::uint32_t get_u32(std::string_view b, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int k = 3; k >= 0; --k)
+    v = (v << 8) | static_cast<std::uint8_t>(b[at + static_cast<std::size_t>(k)]);
+  return v;
+}
+
+} // namespace
+
+void append_to_batch(std::string& out, byte_view frame) {
+  if (out.empty()) out.assign(4, '\0');
+  const auto n = get_u32(out, 0) + 1;
+  put_u32(out, 0, n);
+  const auto at = out.size();
+  out.resize(at + 4);
+  put_u32(out, at, static_cast<std::uint32_t>(frame.size()));
+  out.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+}
+
+std::size_t batch_count(std::string_view batch) { return batch.size() < 4 ? 0 : get_u32(batch, 0); }
+
+result<std::size_t> check_batch(std::string_view batch) {
+  auto bad = [](const std::string& why) -> result<std::size_t> {
+    return bft::error{errc::malformed, "frame batch: " + why};
+  };
+  if (batch.size() > max_batch_bytes) return bad("larger than the limit");
+  if (batch.size() < 4) return bad("truncated count");
+  const std::size_t n = get_u32(batch, 0);
+  if (n == 0) return bad("no frame");
+  if (n > max_batch_frames) return bad("too many frames");
+  std::size_t at = 4;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (batch.size() - at < 4) return bad("truncated length of frame " + std::to_string(i));
+    const std::size_t len = get_u32(batch, at);
+    at += 4;
+    if (len > codec::max_frame_bytes) return bad("frame " + std::to_string(i) + " too large");
+    if (batch.size() - at < len) return bad("truncated frame " + std::to_string(i));
+    at += len;
+  }
+  if (at != batch.size()) return bad("trailing bytes");
+  return n;
+}
+
 void sign_request(client_request& r, const crypto::signer& s, const std::string& chain, epoch e) {
   r.client = s.key();
   r.sig = s.sign(codec::signing_bytes(client_request::sign_tag, chain, e, r.body()));

@@ -105,6 +105,38 @@ struct client_reply {
   static result<client_reply> decode(std::string_view b);
 };
 
+/// Several engine frames from one link carried as one message (`batch_atom`): fewer messages
+/// through the middleman, one acknowledgement per batch. Layout: u32 count, then per frame
+/// u32 length and its bytes (little-endian); nothing after the last frame. A batch holds at
+/// least one and at most `max_batch_frames` frames, each at most `codec::max_frame_bytes`, and
+/// the whole batch at most `max_batch_bytes`.
+inline constexpr std::size_t max_batch_frames = 65536;
+inline constexpr std::size_t max_batch_bytes = (16u << 20) + 64;
+
+/// Appends one frame to a batch being built (`out` empty: a new batch).
+void append_to_batch(std::string& out, byte_view frame);
+/// Number of frames in a built batch.
+[[nodiscard]] std::size_t batch_count(std::string_view batch);
+
+/// Checks a whole batch and, only if it is well-formed, calls `each(byte_view)` per frame in
+/// order (views into `batch`). Never reads past its input; returns what is wrong otherwise.
+result<std::size_t> check_batch(std::string_view batch);
+template <class F>
+result<std::size_t> for_each_in_batch(std::string_view batch, F&& each) {
+  auto n = check_batch(batch);
+  if (!n) return n;
+  std::size_t at = 4;
+  for (std::size_t i = 0; i < *n; ++i) {
+    std::uint32_t len = 0;
+    for (int k = 3; k >= 0; --k)
+      len = (len << 8) | static_cast<std::uint8_t>(batch[at + static_cast<std::size_t>(k)]);
+    at += 4;
+    each(byte_view(reinterpret_cast<const std::uint8_t*>(batch.data()) + at, len));
+    at += len;
+  }
+  return n;
+}
+
 /// Signs a client request as the client with `s` (chain and epoch bind it to one network).
 void sign_request(client_request& r, const crypto::signer& s, const std::string& chain, epoch e);
 [[nodiscard]] bool verify_request(const client_request& r, const crypto::verifier& v,

@@ -285,6 +285,7 @@ link_actor::behavior_type forward_link(link_actor::pointer self, replica_actor t
       [](link_up_atom, acceptor_actor&) {},
       [](link_fail_atom, std::string&) {},
       [](reconnect_atom) {},
+      [](flush_atom) {},
   };
 }
 
@@ -384,6 +385,7 @@ TEST_CASE_FIXTURE(catchup_fixture,
         [](link_up_atom, acceptor_actor&) {},
         [](link_fail_atom, std::string&) {},
         [](reconnect_atom) {},
+        [](flush_atom) {},
     };
   });
   server.links.emplace(replica_id{0}, relay);
@@ -407,6 +409,7 @@ TEST_CASE_FIXTURE(catchup_fixture,
         [](link_up_atom, acceptor_actor&) {},
         [](link_fail_atom, std::string&) {},
         [](reconnect_atom) {},
+        [](flush_atom) {},
     };
   });
   lagging.links.emplace(replica_id{1}, sys.spawn(forward_link, r1));

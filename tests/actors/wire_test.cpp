@@ -97,3 +97,55 @@ TEST_CASE("a client call with an unknown kind or trailing bytes is rejected") {
   CHECK_FALSE(client_call::decode(bad));
   CHECK_FALSE(client_call::decode(b + "z"));
 }
+
+namespace {
+std::vector<std::string> frames_of(const std::string& batch) {
+  std::vector<std::string> out;
+  auto n = for_each_in_batch(batch, [&](byte_view b) { out.emplace_back(b.begin(), b.end()); });
+  if (!n) out.push_back("<malformed: " + n.error().message() + ">");
+  return out;
+}
+} // namespace
+
+TEST_CASE("a frame batch carries its frames in order, empty frames included") {
+  std::string b;
+  const std::vector<std::string> frames{"one", "", std::string(1000, 'x'), "last"};
+  for (const auto& f : frames) append_to_batch(b, as_bytes(f));
+  CHECK(batch_count(b) == 4);
+  CHECK(check_batch(b).value() == 4);
+  CHECK(frames_of(b) == std::vector<std::string>{"one", "", std::string(1000, 'x'), "last"});
+}
+
+TEST_CASE("malformed frame batches are rejected without reading past the input") {
+  std::string good;
+  append_to_batch(good, as_bytes(std::string("abc")));
+  append_to_batch(good, as_bytes(std::string("defg")));
+  // Every proper prefix is truncated; one more byte is trailing garbage.
+  for (std::size_t cut = 0; cut < good.size(); ++cut)
+    CHECK_FALSE(check_batch(std::string_view(good).substr(0, cut)));
+  CHECK_FALSE(check_batch(good + "z"));
+  // No frame at all.
+  CHECK_FALSE(check_batch(std::string(4, '\0')));
+  // A count far above what follows (and above the frame limit).
+  std::string many = good;
+  many[3] = '\x7f';
+  CHECK_FALSE(check_batch(many));
+  // A frame length claiming 4 GiB with 3 bytes behind it: refused before anything is read.
+  std::string huge = good;
+  for (int k = 4; k < 8; ++k) huge[static_cast<std::size_t>(k)] = '\xff';
+  auto r = check_batch(huge);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("too large") != std::string::npos);
+  // The callback never runs for a malformed batch, not even for its good first frame.
+  std::size_t calls = 0;
+  CHECK_FALSE(for_each_in_batch(good + "z", [&](byte_view) { ++calls; }));
+  CHECK(calls == 0);
+}
+
+TEST_CASE("a frame batch over the size limit is rejected") {
+  std::string big;
+  append_to_batch(big, as_bytes(std::string(max_batch_bytes, 'x')));
+  auto r = check_batch(big);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("larger than the limit") != std::string::npos);
+}

@@ -472,7 +472,11 @@ public:
       posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       posix_spawn_file_actions_adddup2(&fa, 1, 2);
       posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-      std::vector<std::string> args{self_exe, "node", "--config", node};
+      // One scheduler thread per node when the nodes outnumber the cores: fewer threads to
+      // wake per message (a node's work is mostly sequential anyway).
+      const auto cores = std::max(1u, std::thread::hardware_concurrency());
+      const std::string threads = o.replicas >= cores ? "1" : "2";
+      std::vector<std::string> args{self_exe, "node", "--config", node, "--threads", threads};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

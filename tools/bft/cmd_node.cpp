@@ -27,6 +27,7 @@ void on_node_signal(int) { g_stop.store(true); }
 struct node_cli {
   std::string config;
   std::string genesis;
+  std::size_t threads = 2;
 };
 
 const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
@@ -37,6 +38,10 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
       ->type_name("FILE");
   cmd->add_option("--genesis", o->genesis, "genesis file (default: the node file's genesis)")
       ->type_name("FILE");
+  cmd->add_option("--threads", o->threads,
+                  "actor scheduler threads (1 when several nodes share a few cores)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->callback([&status, o] {
     std::optional<std::filesystem::path> gen;
     if (!o->genesis.empty()) gen = o->genesis;
@@ -76,6 +81,7 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
     }
     no.metrics_address = b->node.metrics;
     no.data_dir = b->node.data_dir;
+    no.threads = o->threads;
     std::signal(SIGINT, on_node_signal);
     std::signal(SIGTERM, on_node_signal);
     status = bft::actors::run_node(no, g_stop);
