@@ -135,8 +135,8 @@ campaign_result run_twins(const options& base, std::uint32_t first, std::uint32_
   options o = base;
   o.replicas = 4;
   o.byzantine = 0;
-  const bool enumerated =
-      base.twins_schedule.empty() && base.twins_rounds == twins_enumerated_rounds;
+  const bool enumerated = base.twins_schedule.empty() && !base.twins_sample_rules &&
+                          base.twins_rounds == twins_enumerated_rounds;
   const std::uint64_t last =
       enumerated ? std::min<std::uint64_t>(std::uint64_t{first} + count, twins_scenarios)
                  : std::uint64_t{first} + count;

@@ -35,7 +35,8 @@ campaign_result run_campaign(const options& base, std::uint64_t first_seed, std:
                              const failure_fn& on_failure = {});
 
 /// Runs Twins scenarios first .. first + count − 1 (all 3,375 by default). With
-/// `base.twins_rounds` above 3 the scenarios are samples, any number of them.
+/// `base.twins_rounds` above 3, or `base.twins_sample_rules`, the scenarios are samples, any
+/// number of them.
 campaign_result run_twins(const options& base, std::uint32_t first = 0,
                           std::uint32_t count = twins_scenarios, const failure_fn& on_failure = {});
 

@@ -66,9 +66,11 @@ std::string replay_command(const options& o) {
   os << "bft sim --protocol " << o.protocol.name;
   if (o.twins_scenario) {
     os << " --twins";
-    if (!o.twins_schedule.empty()) {
-      // Rules hold '>' and maybe '*': quote them for the shell.
-      const auto text = to_string(o.twins_schedule);
+    if (!o.twins_schedule.empty() || o.twins_sample_rules) {
+      // A sampled-rules scenario replays as the explicit schedule it drew (its number still
+      // seeds the clients and the network delays). Rules hold '>' and maybe '*': quote them
+      // for the shell.
+      const auto text = to_string(twins_plan(o));
       if (text.find('/') != std::string::npos) {
         os << " --schedule '" << text << "'";
       } else {
@@ -99,6 +101,29 @@ std::vector<twins_round> twins_plan(const options& o) {
   if (!o.twins_schedule.empty()) return o.twins_schedule;
   const std::uint32_t s = *o.twins_scenario;
   std::vector<twins_round> out;
+  if (o.twins_sample_rules) {
+    // Sampled rules: per round, no partition half of the time (rules steer single messages
+    // best when everyone is connected), else one of the 15; a leader among the 4 keys; and 0
+    // to twins_max_sampled_rules rules, each withholding a non-empty set of the kinds p, v, n,
+    // f from a non-empty set of sender instances to a non-empty set of receiver instances.
+    rng draw(mix64(mix64(s) ^ (std::uint64_t{o.twins_rounds} << 40) ^ 0x5a3b'1e5eULL));
+    for (std::uint32_t r = 0; r < o.twins_rounds; ++r) {
+      twins_round x;
+      x.partition =
+          draw.chance(500) ? 0 : static_cast<std::uint32_t>(draw.between(1, twins_partitions));
+      x.leader = static_cast<std::uint32_t>(draw.below(4));
+      const auto rules = draw.below(twins_max_sampled_rules + 1);
+      for (std::uint64_t k = 0; k < rules; ++k) {
+        twins_drop d;
+        d.kinds = static_cast<std::uint8_t>(draw.between(1, 15));
+        d.from = static_cast<std::uint8_t>(draw.between(1, 31));
+        d.to = static_cast<std::uint8_t>(draw.between(1, 31));
+        x.drops.push_back(d);
+      }
+      out.push_back(std::move(x));
+    }
+    return out;
+  }
   if (o.twins_rounds == twins_enumerated_rounds) {
     // The enumeration: scenario s is three base-15 digits, one partition per round; the
     // twinned replica leads every round.

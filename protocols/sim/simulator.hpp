@@ -56,6 +56,8 @@ inline constexpr std::uint32_t twins_partitions = 15;
 inline constexpr std::uint32_t twins_enumerated_rounds = 3;
 /// Most rounds a sampled or explicit Twins scenario may have.
 inline constexpr std::uint32_t twins_max_rounds = 16;
+/// Most delivery rules a round of a sampled-rules scenario draws.
+inline constexpr std::uint32_t twins_max_sampled_rules = 3;
 
 /// A directed delivery rule of a Twins round: the scheduler does not deliver a frame of one
 /// of `kinds` sent by an instance of `from` to an instance of `to` while the sender is in the
@@ -99,6 +101,12 @@ struct options {
   /// enumeration (the twin leads each round); more draw a partition and a leader per round
   /// from the scenario number (sampled deep Twins).
   std::uint32_t twins_rounds = twins_enumerated_rounds;
+  /// Sampled rules (`--rules`): scenario `twins_scenario` draws, per round, a partition (or
+  /// none), a leader and up to `twins_max_sampled_rules` delivery rules (kinds, senders,
+  /// receivers) from its number, for any `twins_rounds` from 3 to 16; the replay command
+  /// prints the drawn rounds as an explicit schedule. Off: the enumeration and the sampled
+  /// deep Twins are unchanged.
+  bool twins_sample_rules = false;
   /// If non-empty: the explicit rounds of the Twins scenario (`twins_scenario` then only
   /// seeds the clients and the network delays).
   std::vector<twins_round> twins_schedule;

@@ -169,6 +169,65 @@ TEST_CASE("Twins: 3 rounds decode the enumeration, more rounds sample partitions
   CHECK(replay_command(o).find("--schedule " + to_string(o.twins_schedule)) != std::string::npos);
 }
 
+TEST_CASE("Twins: sampled rules draw partitions, leaders and delivery rules per round, and "
+          "replay as the explicit schedule") {
+  options o = toy_options();
+  o.twins_rounds = 5;
+  o.twins_scenario = 4;
+  const auto without = twins_plan(o);
+  o.twins_sample_rules = true;
+  std::set<std::uint32_t> partitions, leaders, kinds;
+  std::set<std::string> plans;
+  std::size_t rules = 0;
+  for (std::uint32_t s = 0; s < 200; ++s) {
+    o.twins_scenario = s;
+    const auto plan = twins_plan(o);
+    REQUIRE(plan.size() == 5);
+    CHECK(plan == twins_plan(o)); // drawn from the scenario number alone
+    for (const auto& r : plan) {
+      CHECK(r.partition <= twins_partitions);
+      CHECK(r.leader <= 3);
+      CHECK(r.drops.size() <= twins_max_sampled_rules);
+      partitions.insert(r.partition);
+      leaders.insert(r.leader);
+      for (const auto& d : r.drops) {
+        CHECK(d.kinds != 0);
+        CHECK((d.kinds & 0xf0) == 0); // proposals, votes, view changes and fetches only
+        CHECK(d.from != 0);
+        CHECK(d.from < 32);
+        CHECK(d.to != 0);
+        CHECK(d.to < 32);
+        kinds.insert(d.kinds);
+        ++rules;
+      }
+    }
+    plans.insert(to_string(plan));
+  }
+  CHECK(partitions.size() == twins_partitions + 1); // no partition, and each of the 15
+  CHECK(leaders.size() == 4);
+  CHECK(kinds.size() == 15); // every non-empty set of the four kinds
+  CHECK(rules > 200);        // about 1.5 per round
+  CHECK(plans.size() == 200);
+  // The replay command names the drawn rounds as an explicit schedule, and running that
+  // schedule is the same run (the scenario number still seeds clients and delays).
+  o.twins_scenario = 9;
+  const auto sampled = run_seed(o);
+  const auto plan = twins_plan(o);
+  CHECK(replay_command(o).find("--schedule") != std::string::npos);
+  CHECK(replay_command(o).find(to_string(plan)) != std::string::npos);
+  options x = o;
+  x.twins_sample_rules = false;
+  auto parsed = parse_twins_schedule(to_string(plan));
+  REQUIRE(parsed.has_value());
+  x.twins_schedule = *parsed;
+  CHECK(run_seed(x).trace_hash == sampled.trace_hash);
+  // Without the option the sampled deep Twins plan is the one it always was.
+  o.twins_sample_rules = false;
+  o.twins_scenario = 4;
+  CHECK(twins_plan(o) == without);
+  for (const auto& r : without) CHECK(r.drops.empty());
+}
+
 TEST_CASE("Twins: a schedule parses from mask:leader items and bad text is refused") {
   auto p = parse_twins_schedule("7:0,3:2,15:1");
   REQUIRE(p.has_value());

@@ -25,6 +25,7 @@ struct sim_args {
   bool twins = false;
   std::uint32_t rounds = 3;
   std::string schedule;
+  bool rules = false;
   std::int64_t scenario = -1;
   bool verbose = false;
 };
@@ -85,6 +86,10 @@ int run(const sim_args& a) {
     throw bft::cli::command_error{"bft sim: --scenario needs --twins"};
   if ((a.rounds != twins_enumerated_rounds || !a.schedule.empty()) && !a.twins)
     throw bft::cli::command_error{"bft sim: --rounds and --schedule need --twins"};
+  if (a.rules && !a.twins) throw bft::cli::command_error{"bft sim: --rules needs --twins"};
+  if (a.rules && !a.schedule.empty())
+    throw bft::cli::command_error{
+        "bft sim: --rules draws the rounds of each scenario; --schedule gives them: use one"};
   if (a.rounds < twins_enumerated_rounds || a.rounds > twins_max_rounds)
     throw bft::cli::command_error{"bft sim: --rounds must be between 3 and 16"};
   if (!a.schedule.empty()) {
@@ -101,7 +106,8 @@ int run(const sim_args& a) {
     o.twins_schedule = *plan;
   }
   o.twins_rounds = a.rounds;
-  const bool enumerated = a.rounds == twins_enumerated_rounds && a.schedule.empty();
+  o.twins_sample_rules = a.rules;
+  const bool enumerated = a.rounds == twins_enumerated_rounds && a.schedule.empty() && !a.rules;
   if (a.twins && enumerated && a.scenario >= static_cast<std::int64_t>(twins_scenarios))
     throw bft::cli::command_error{"bft sim: --scenario must be below 3375"};
   if (a.twins && a.scenario > static_cast<std::int64_t>(~std::uint32_t{0}))
@@ -178,6 +184,10 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--schedule", args->schedule,
                   "with --twins: run one explicit scenario, 'mask:leader[/rule...]' per round "
                   "(rules: KINDS FROM>TO, see protocols/sim/README.md)");
+  cmd->add_flag("--rules", args->rules,
+                "with --twins: sample --seeds scenarios (default 1000) of --rounds rounds, each "
+                "drawing per round a partition or none, a leader and up to 3 delivery rules; "
+                "a failure replays as an explicit --schedule");
   cmd->add_option("--scenario", args->scenario,
                   "with --twins: replay one scenario (with --schedule: its seed)");
   cmd->add_flag("--verbose", args->verbose, "with --seed or --scenario: log every notable event");
