@@ -33,17 +33,39 @@ bytes seal(bytes signed_part, msg_type t, const crypto::signer& s, const sign_co
   return signed_part;
 }
 
+bytes proposal_signed_part(const digest& block_hash) {
+  auto w = start(msg_type::proposal, 4 + 32);
+  w.raw(block_hash);
+  return w.take();
+}
+
+namespace {
+
+/// The proposal frame `envelope | block | signature`, the signature over the block's hash.
+bytes seal_proposal(codec::writer w, const digest& hash, const crypto::signer& s,
+                    const sign_context& c) {
+  auto sig = s.sign(codec::signing_bytes(sign_tag(msg_type::proposal), c.chain_id, c.epoch,
+                                         proposal_signed_part(hash)));
+  auto frame = w.take();
+  frame.insert(frame.end(), sig.begin(), sig.end());
+  return frame;
+}
+
+} // namespace
+
 bytes encode_proposal(const block& b, const crypto::signer& s, const sign_context& c) {
   auto w = start(msg_type::proposal, 512 + b.requests.size() * 256);
   b.encode(w);
-  return seal(w.take(), msg_type::proposal, s, c);
+  // Hash what is sent (the block's `hash` field may be stale in a test or a forged variant).
+  auto hash = crypto::sha3_256(byte_view(w.data()).subspan(4));
+  return seal_proposal(std::move(w), hash, s, c);
 }
 
 bytes encode_new_proposal(block& b, const crypto::signer& s, const sign_context& c) {
   auto w = start(msg_type::proposal, 512 + b.requests.size() * 256);
   b.encode(w);
   b.hash = crypto::sha3_256(byte_view(w.data()).subspan(4));
-  return seal(w.take(), msg_type::proposal, s, c);
+  return seal_proposal(std::move(w), b.hash, s, c);
 }
 
 bytes encode_vote(const digest& block, view_number v, bft::height h, replica_id signer,
@@ -152,7 +174,11 @@ result<void> verify_signature(const decoded& d, const validator_set& vs, const c
                               const sign_context& c) {
   const validator* val = vs.find(d.signer);
   if (val == nullptr) return error{errc::unknown_signer, "frame signer is not a validator"};
-  auto msg = codec::signing_bytes(sign_tag(d.type), c.chain_id, c.epoch, d.signed_part);
+  // A proposal is signed over its block's hash (computed once, when decoding), not its bytes.
+  auto msg = d.type == msg_type::proposal
+                 ? codec::signing_bytes(sign_tag(d.type), c.chain_id, c.epoch,
+                                        proposal_signed_part(std::get<proposal>(d.msg).blk->hash))
+                 : codec::signing_bytes(sign_tag(d.type), c.chain_id, c.epoch, d.signed_part);
   if (!v.verify(val->key, msg, d.sig)) return error{errc::bad_signature, "frame signature"};
   return {};
 }

@@ -104,6 +104,11 @@ result<decoded> decode(byte_view frame);
 result<void> verify_signature(const decoded& d, const validator_set& vs, const crypto::verifier& v,
                               const sign_context& c);
 
+/// What a proposal's signature covers (inside codec::signing_bytes with the proposal tag):
+/// `envelope | block hash`. The block's bytes are bound by its hash, so signing and verifying
+/// never read the whole block again (it is hashed once, when built or decoded).
+bytes proposal_signed_part(const digest& block_hash);
+
 /// Re-signs `signed_part` (envelope | body) as a frame.
 bytes seal(bytes signed_part, msg_type t, const crypto::signer& s, const sign_context& c);
 
