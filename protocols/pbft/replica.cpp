@@ -295,6 +295,8 @@ ready replica::step(const event& e) {
                  [&](const ev::state_installed& x) { on_state_installed(x); },
              },
              e);
+  // Whatever the event, a primary with nothing left in flight orders what waits at once.
+  propose(false);
   out_ = nullptr;
   return out;
 }
@@ -384,7 +386,10 @@ void replica::propose(bool force) {
   if (!is_primary() || view_changing_) return;
   const std::size_t max_batch = std::clamp<std::size_t>(cfg_.batch_size, 1, max_batch_requests);
   while (!queue_.empty() && next_seq_ < high_watermark()) {
-    if (queue_.size() < max_batch && !force) {
+    // A partial batch waits up to batch_delay_ticks only while earlier batches are still in
+    // flight (they are what a bigger batch would wait for anyway); with nothing in flight it
+    // goes at once, so an idle cluster orders a request in a few message delays.
+    if (queue_.size() < max_batch && !force && next_seq_ > last_executed_) {
       auto it = pending_.find(queue_.begin()->second);
       if (it != pending_.end() && now_ - it->second.arrived < cfg_.batch_delay_ticks) break;
     }

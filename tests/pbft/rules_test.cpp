@@ -805,3 +805,21 @@ TEST_CASE("F6: two replicas in a view do not answer each other without end") {
   CHECK(c.r(2).view() == view_number{1});
   CHECK(c.r(3).view() == view_number{1});
 }
+
+TEST_CASE(
+    "no load: the primary orders a request at once, and batches only while one is in flight") {
+  cluster c(4);
+  c.configure = [](engine_config& cfg) { cfg.batch_delay_ticks = 1000; };
+  for (std::size_t i = 0; i < 4; ++i) c.boot(i);
+  client cl(77);
+  c.submit(0, {cl.request()});
+  CHECK(c.sent[0].size() == 1); // the pre-prepare, with no tick
+  c.submit(0, {cl.request()});
+  CHECK(c.sent[0].size() == 1); // the first batch is in flight: the second waits
+  c.deliver_all();              // no tick at all
+  for (std::size_t i = 0; i < 4; ++i) {
+    std::size_t reqs = 0;
+    for (const auto& e : c.committed[i]) reqs += e.requests.size();
+    CHECK(reqs == 2); // the second went out as soon as the first committed
+  }
+}
