@@ -156,6 +156,9 @@ void replica::restore(const persisted_state& stored) {
     if (s.has_pp && s.pp_view == view_) next_seq_ = std::max<std::uint64_t>(next_seq_, n);
     log_.emplace(n, std::move(s));
   }
+  // A stored batch belongs to some sequence number in (h, H] of the time it was stored; it
+  // stays until a stable checkpoint covers that whole window.
+  for (auto& [d, b] : batches) batches_[d] = kept_batch{b, stable_.seq.value() + window_};
   restored_ = true;
 }
 
@@ -182,9 +185,8 @@ void replica::persist_slot(std::uint64_t n, const slot& s) {
   persist(log_key(n), w.take());
 }
 
-void replica::erase_slot(std::uint64_t n, const slot& s) {
-  erase(log_key(n));
-  if (s.requests && s.d != null_digest) erase(batch_key(s.d));
+void replica::erase_slot(std::uint64_t n, const slot&) {
+  erase(log_key(n)); // its batches go with batches_ (make_stable)
 }
 
 void replica::persist_view() {
@@ -260,9 +262,15 @@ engine_status replica::status() const {
 
 batch_ptr replica::find_batch(const digest& d) const {
   if (d == null_digest) return empty_batch();
-  for (const auto& [n, s] : log_)
-    if (s.requests && s.d == d) return s.requests;
-  return nullptr;
+  auto it = batches_.find(d);
+  return it == batches_.end() ? nullptr : it->second.requests;
+}
+
+void replica::keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n) {
+  if (d == null_digest || !b) return;
+  auto& k = batches_[d];
+  if (!k.requests) k.requests = b;
+  k.until = std::max(k.until, n);
 }
 
 // ---- step -----------------------------------------------------------------------------------
@@ -445,7 +453,8 @@ void replica::accept_pre_prepare(std::uint64_t n, view_number v, const digest& d
                                  const signature& sig, batch_ptr requests, byte_view batch_bytes) {
   slot& s = log_[n];
   if (s.votes_view != v) reset_votes(s, v);
-  if (s.requests && s.d != d && s.d != null_digest) erase(batch_key(s.d));
+  // The batch of an earlier pre-prepare at n stays in batches_: a certificate may name it.
+  if (!requests) requests = find_batch(d);
   s.has_pp = true;
   s.pp_view = v;
   s.d = d;
@@ -453,6 +462,7 @@ void replica::accept_pre_prepare(std::uint64_t n, view_number v, const digest& d
   s.prepared_now = false;
   s.own_pp.clear();
   s.requests = std::move(requests);
+  keep_batch(d, s.requests, n);
   if (s.requests && v == view_)
     for (const auto& r : *s.requests) in_flight_.insert({r.client, r.client_seq});
   persist_slot(n, s);
@@ -729,6 +739,14 @@ void replica::make_stable(const checkpoint_proof& proof) {
     erase_slot(log_.begin()->first, log_.begin()->second);
     log_.erase(log_.begin());
   }
+  for (auto it = batches_.begin(); it != batches_.end();) {
+    if (it->second.until > h) {
+      ++it;
+      continue;
+    }
+    erase(batch_key(it->first));
+    it = batches_.erase(it);
+  }
   ckpt_votes_.erase(ckpt_votes_.begin(), ckpt_votes_.upper_bound(h));
   for (auto& [who, seqs] : ckpt_by_sender_) seqs.erase(seqs.begin(), seqs.upper_bound(h));
   for (auto it = records_.begin(); it != records_.end();) {
@@ -842,7 +860,10 @@ void replica::on_batch_reply(replica_id from, const bytes& frame) {
     return;
   }
   for (auto& [n, s] : log_)
-    if (s.has_pp && !s.requests && s.d == m->d) s.requests = m->requests;
+    if (s.has_pp && !s.requests && s.d == m->d) {
+      s.requests = m->requests;
+      keep_batch(m->d, s.requests, n);
+    }
   persist(batch_key(m->d), std::move(enc));
   try_execute();
 }
@@ -1082,9 +1103,8 @@ void replica::on_new_view(replica_id from, const bytes& frame) {
 
 void replica::enter_view(view_number v, const new_view_plan& plan,
                          const std::vector<new_view_entry>& entries, const bytes& nv_frame) {
-  std::map<digest, batch_ptr> known;
-  for (const auto& [n, s] : log_)
-    if (s.requests) known.emplace(s.d, s.requests);
+  std::map<digest, batch_ptr> known; // taken before make_stable drops batches at or below h
+  for (const auto& [d, k] : batches_) known.emplace(d, k.requests);
   if (plan.min_s.seq > stable_.seq) make_stable(plan.min_s); // P25/P30
   view_ = v;
   view_changing_ = false;

@@ -157,6 +157,7 @@ private:
   void arm_timer();
   void drop_pending(const client_request& r);
   batch_ptr find_batch(const digest& d) const;
+  void keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n);
   void fetch_missing();
   void resend();
 
@@ -174,6 +175,17 @@ private:
   view_number last_nv_view_{0}; ///< the view of last_nv_
   checkpoint_proof stable_;     ///< h and its proof
   std::map<std::uint64_t, slot> log_;
+  struct kept_batch {
+    batch_ptr requests;
+    std::uint64_t until = 0; ///< highest sequence number it was accepted at
+  };
+  /// The batch of every pre-prepare accepted (or fetched) above the stable checkpoint, by
+  /// digest, kept until a stable checkpoint covers the highest sequence number it was accepted
+  /// at (P17), even when a later view puts another digest at that number: a prepared
+  /// certificate naming it may still bring it back into a new view's O, and then this replica,
+  /// one of the certificate's signers, must be able to execute it and to serve it (P21, P30;
+  /// F8).
+  std::map<digest, kept_batch> batches_;
   std::uint64_t next_seq_ = 0; ///< primary: last assigned sequence number
 
   // execution

@@ -823,3 +823,84 @@ TEST_CASE(
     CHECK(reqs == 2); // the second went out as soon as the first committed
   }
 }
+
+namespace {
+
+/// A new-view for view v signed by its primary, over the view-changes `vcs` (frames) with O
+/// recomputed from them, as an honest primary sends it.
+bytes make_nv(cluster& c, std::uint64_t v, const std::vector<bytes>& vcs) {
+  const auto p = primary_of(view_number{v}, make_validators(c.size()), {});
+  new_view m;
+  m.view = view_number{v};
+  m.from = p;
+  std::vector<view_change> vset;
+  for (const auto& f : vcs) {
+    m.view_changes.push_back(f);
+    vset.push_back(*decode_view_change(f));
+  }
+  for (const auto& [n, d] : compute_new_view(vset).entries) {
+    new_view_entry e{n, d, {}};
+    sign(e, m.view, p, test_ctx(), *c.signers[p.value()]);
+    m.entries.push_back(e);
+  }
+  sign(m, test_ctx(), *c.signers[p.value()]);
+  return encode(m);
+}
+
+} // namespace
+
+TEST_CASE("P17 (requests): a batch is dropped only by a stable checkpoint, not when a later "
+          "view puts another digest at its number") {
+  // FINDINGS.md F8. Replica 3 prepares batch B at n = 1 in view 0 (its prepare is in the
+  // certificate replica 1 holds). View 1's O has a null request at 1 (its view-changes hold no
+  // certificate for 1, one for 2). View 2's O brings B back from replica 1's certificate, the
+  // highest for 1. Replica 3 must still hold B to execute it and to serve it: were B dropped
+  // with the null pre-prepare, no replica would hold it and n = 1 would block execution in
+  // every later view.
+  cluster c(4);
+  client cl(7);
+  const batch b{cl.request()};
+  const batch other{cl.request()};
+  const auto db = batch_digest(b);
+  const auto dc = batch_digest(other);
+  deliver_to(c, 3, 0, make_pp(c, 0, 0, 1, b));
+  REQUIRE(c.r(3).accepted(1) == db);
+  REQUIRE_FALSE(c.r(3).prepared(1));
+
+  const auto cert_c = make_cert(c, 0, 2, dc, {1, 2});
+  deliver_to(c, 3, 1,
+             make_nv(c, 1, {make_vc(c, 1, 1, {cert_c}), make_vc(c, 0, 1), make_vc(c, 2, 1)}));
+  REQUIRE(c.r(3).view() == view_number{1});
+  REQUIRE(c.r(3).accepted(1) == null_digest);
+
+  const auto cert_b = make_cert(c, 0, 1, db, {1, 3});
+  deliver_to(
+      c, 3, 2,
+      make_nv(c, 2,
+              {make_vc(c, 2, 2, {cert_c}), make_vc(c, 0, 2), make_vc(c, 1, 2, {cert_b, cert_c})}));
+  REQUIRE(c.r(3).view() == view_number{2});
+  REQUIRE(c.r(3).accepted(1) == db);
+
+  // Replica 3 serves B to a replica that asks for it.
+  c.sent[3].clear();
+  deliver_to(c, 3, 0, encode(fetch_batch{db}));
+  bool served = false;
+  for (const auto& m : c.sent[3])
+    if (frame_type(m.frame) == msg_type::batch_reply && m.to == replica_id{0}) {
+      auto r = decode_batch_reply(m.frame);
+      served = r && r->d == db && *r->requests == b;
+    }
+  CHECK(served);
+
+  // The others prepare and commit n = 1 in view 2: replica 3 executes B.
+  for (std::size_t i = 0; i < 2; ++i)
+    deliver_to(c, 3, i, make_vote(c, i, msg_type::prepare, 2, 1, db));
+  REQUIRE(c.r(3).prepared(1));
+  for (std::size_t i = 0; i < 3; ++i)
+    deliver_to(c, 3, i, make_vote(c, i, msg_type::commit, 2, 1, db));
+  CHECK(c.r(3).committed(1));
+  REQUIRE(c.committed[3].size() == 1);
+  CHECK(c.committed[3][0].index == 1);
+  CHECK(c.committed[3][0].id == db);
+  CHECK(c.committed[3][0].requests == b);
+}
