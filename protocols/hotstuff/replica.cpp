@@ -511,8 +511,12 @@ void replica::try_propose(ready& out) {
       fetch(qc.block, next_peer(cfg_.self), out);
     return;
   }
-  if (mempool_.size() < cfg_.batch_size && pacemaker_.ticks_in_view() < cfg_.batch_delay_ticks)
-    return; // a partial batch waits up to batch_delay_ticks (then an empty block is fine)
+  // Propose at once when there is something to order or to commit: requests waiting, or a
+  // non-empty block in the branch that needs three more blocks to commit (the next views'
+  // blocks may be empty). Otherwise (nothing to do) wait batch_delay_ticks, then propose an
+  // empty block, so the chain keeps moving and commits never wait for load.
+  const bool work = !mempool_.empty() || branch_has_requests(qc.block);
+  if (!work && pacemaker_.ticks_in_view() < cfg_.batch_delay_ticks) return;
   auto b = std::make_shared<block>();
   b->parent = qc.block;
   b->height = qc.height.next();
@@ -547,6 +551,12 @@ void replica::try_propose(ready& out) {
   block_ptr bp = std::move(b);
   send(std::nullopt, frame, out);
   on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included
+}
+
+bool replica::branch_has_requests(const digest& tip) const {
+  for (const auto& b : tree_.path_from_root(tip))
+    if (!b->requests.empty()) return true;
+  return false;
 }
 
 void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {

@@ -95,6 +95,8 @@ private:
   void try_vote(const block_ptr& b, ready& out);
   std::string check_validity(const block& b) const;
   void try_propose(ready& out);
+  /// True if a block between the executed root and `tip` (inclusive) carries requests.
+  [[nodiscard]] bool branch_has_requests(const digest& tip) const;
   void on_qc(const quorum_cert& qc, ready& out);
   void enter_view(view_number v, pacemaker::entry how, ready& out);
   void send_new_view(view_number v, ready& out);

@@ -931,10 +931,11 @@ private:
     return id.value() < n_;
   }
 
-  /// The Twins round a frame of instance `from` belongs to: the round of the sender's view
-  /// (views after the last round keep the last one).
+  /// The Twins round a frame of instance `from` belongs to: the round of the view the sender is
+  /// in when it sends (after the step, so a proposal made on entering a view belongs to that
+  /// view's round); views after the last round keep the last one.
   [[nodiscard]] const twins_round& round_of(std::size_t from) const {
-    const auto v = inst_[from]->last.view.value();
+    const auto v = inst_[from]->eng->status().view.value();
     const auto round =
         std::min<std::uint64_t>(v >= first_view_ ? v - first_view_ : 0, rounds_.size() - 1);
     return rounds_[round];

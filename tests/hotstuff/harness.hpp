@@ -62,6 +62,11 @@ public:
   }
   /// Crash and restart replica i from its durable store (its memory is lost).
   void restart(std::size_t i) { reps_[i] = make(i); }
+  /// Applies `f` to the shared config and rebuilds every replica (use before any step).
+  void reconfigure(const std::function<void(engine_config&)>& f) {
+    f(base_);
+    for (std::size_t i = 0; i < n_; ++i) reps_[i] = make(i);
+  }
 
   replica& at(std::size_t i) { return *reps_[i]; }
   const engine_config& config() const { return base_; }

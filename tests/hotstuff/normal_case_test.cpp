@@ -27,3 +27,20 @@ TEST_CASE("four replicas commit client requests in order, and empty blocks keep 
     CHECK(c.rejected().empty());
   }
 }
+
+TEST_CASE("no load: a request commits in message delays, not batch delays, then the chain idles") {
+  cluster c(4);
+  c.reconfigure([](engine_config& cfg) { cfg.batch_delay_ticks = 1000; });
+  // Nothing to order: no block before the batch delay.
+  c.deliver_all();
+  CHECK(c.queue().empty());
+  c.submit_all({make_request(1, 1, c.config())});
+  c.deliver_all(); // no tick at all
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    std::size_t txs = 0;
+    for (const auto& e : c.committed(i)) txs += e.requests.size();
+    CHECK(txs == 1);
+  }
+  // Everything committed: the leader waits for the batch delay again (the queue drained).
+  CHECK(c.queue().empty());
+}
