@@ -1,6 +1,8 @@
 // The acceptor actor: the one published face of a replica. It authenticates links with the
 // signed hello, drops frames that are oversized or come from a link that has not proved its
 // replica id, and passes client calls to the gateway.
+#include <optional>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -85,6 +87,29 @@ caf::result<frame> on_hello(acceptor_self self, frame& f) {
   return fail("unexpected hello step");
 }
 
+/// The checks every inbound frame or batch passes before the replica sees it: the link is
+/// authenticated, the payload is within `limit`, and it claims the link's own replica id.
+/// Returns the answer for a refused frame (counted as dropped), or nothing if it passes.
+std::optional<caf::result<ack_atom>> screen(acceptor_self self, const frame& f, std::size_t limit) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto it = st.authenticated.find(sender);
+  if (it == st.authenticated.end()) {
+    st.drop("unauthenticated", std::to_string(f.from), f.data.size());
+    return caf::result<ack_atom>{
+        caf::make_error(caf::sec::invalid_argument, "link not authenticated")};
+  }
+  if (f.data.size() > limit) {
+    st.drop("oversized", std::to_string(it->second.value()), f.data.size());
+    return caf::result<ack_atom>{ack_atom::value};
+  }
+  if (f.from != it->second.value()) {
+    st.drop("wrong_sender", std::to_string(it->second.value()), f.data.size());
+    return caf::result<ack_atom>{ack_atom::value};
+  }
+  return std::nullopt;
+}
+
 acceptor_actor::behavior_type acceptor_fn(acceptor_self self, acceptor_config cfg) {
   auto& init = self->state;
   init.cfg = std::move(cfg);
@@ -97,42 +122,15 @@ acceptor_actor::behavior_type acceptor_fn(acceptor_self self, acceptor_config cf
   return {
       [self](hello_atom, frame& f) -> caf::result<frame> { return on_hello(self, f); },
       [self](peer_atom, frame& f) -> caf::result<ack_atom> {
-        auto& st = self->state;
-        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        auto it = st.authenticated.find(sender);
-        if (it == st.authenticated.end()) {
-          st.drop("unauthenticated", std::to_string(f.from), f.data.size());
-          return caf::make_error(caf::sec::invalid_argument, "link not authenticated");
-        }
-        if (f.data.size() > codec::max_frame_bytes) {
-          st.drop("oversized", std::to_string(it->second.value()), f.data.size());
-          return ack_atom::value;
-        }
-        if (f.from != it->second.value()) {
-          st.drop("wrong_sender", std::to_string(it->second.value()), f.data.size());
-          return ack_atom::value;
-        }
-        self->send(st.cfg.replica, frame_atom::value, std::move(f));
+        if (auto refused = screen(self, f, codec::max_frame_bytes)) return *refused;
+        self->send(self->state.cfg.replica, frame_atom::value, std::move(f));
         return ack_atom::value;
       },
       [self](batch_atom, frame& f) -> caf::result<ack_atom> {
         auto& st = self->state;
-        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        auto it = st.authenticated.find(sender);
-        if (it == st.authenticated.end()) {
-          st.drop("unauthenticated", std::to_string(f.from), f.data.size());
-          return caf::make_error(caf::sec::invalid_argument, "link not authenticated");
-        }
-        if (f.data.size() > max_batch_bytes) {
-          st.drop("oversized", std::to_string(it->second.value()), f.data.size());
-          return ack_atom::value;
-        }
-        if (f.from != it->second.value()) {
-          st.drop("wrong_sender", std::to_string(it->second.value()), f.data.size());
-          return ack_atom::value;
-        }
+        if (auto refused = screen(self, f, max_batch_bytes)) return *refused;
         if (!check_batch(f.data)) {
-          st.drop("malformed_batch", std::to_string(it->second.value()), f.data.size());
+          st.drop("malformed_batch", std::to_string(f.from), f.data.size());
           return ack_atom::value;
         }
         self->send(st.cfg.replica, batch_atom::value, std::move(f));
