@@ -38,10 +38,13 @@ step() { echo "--- $*"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Free ports: 4 listen ports at base..base+3 and 4 metrics ports at base+100..base+103.
+# Free ports: 4 listen ports at base..base+3 and 4 metrics ports at base+100..base+103, all
+# below the kernel's ephemeral range (32768..), so that no client connection can hold one.
+# Checking is racy (another test may take a port between the check and the bind); `launch`
+# below starts again on a fresh base when a node exits because its port was taken.
 pick_base() {
   for _ in $(seq 1 50); do
-    local base=$((20000 + RANDOM % 20000))
+    local base=$((10000 + RANDOM % 22000))
     local busy=0
     for i in 0 1 2 3; do
       port_in_use $((base + i)) && busy=1
@@ -74,21 +77,46 @@ wait_for() {
   return 1
 }
 
-base="$(pick_base)" || fail "no free ports found"
-step "bft init: 4 $protocol replicas on 127.0.0.1:$base.. (metrics on $((base + 100)).."
-"$bft" init --replicas 4 --protocol "$protocol" --dir "$work/net" --base-port "$base" >/dev/null
-genesis="$work/net/genesis.toml"
-
 start_node() {
   "$bft" node --config "$work/net/node-$1.toml" >"$work/node-$1.log" 2>&1 &
   pids[$1]=$!
 }
-for i in 0 1 2 3; do start_node "$i"; done
-
 all_listening() {
   for i in 0 1 2 3; do port_in_use $((base + i)) || return 1; done
 }
-wait_for 60 all_listening || fail "the nodes did not all listen within 60 s"
+# 0: every node listens; 1: a node exited (its port was taken); 2: timed out.
+nodes_up() {
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
+    for i in 0 1 2 3; do kill -0 "${pids[$i]}" 2>/dev/null || return 1; done
+    all_listening && return 0
+    sleep 0.5
+  done
+  return 2
+}
+stop_nodes() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+
+launched=0
+for attempt in 1 2 3; do
+  base="$(pick_base)" || fail "no free ports found"
+  step "bft init: 4 $protocol replicas on 127.0.0.1:$base.. (metrics on $((base + 100)).., attempt $attempt)"
+  rm -rf "$work/net"
+  "$bft" init --replicas 4 --protocol "$protocol" --dir "$work/net" --base-port "$base" >/dev/null
+  for i in 0 1 2 3; do start_node "$i"; done
+  rc=0
+  nodes_up || rc=$?
+  [ $rc -eq 0 ] && { launched=1; break; }
+  [ $rc -eq 2 ] && fail "the nodes did not all listen within 60 s"
+  grep -h " error " "$work"/node-*.log || true
+  echo "a node exited at start (port taken?); starting again on other ports"
+  stop_nodes
+done
+[ $launched -eq 1 ] || fail "the nodes could not start in 3 attempts"
+genesis="$work/net/genesis.toml"
 
 client() { timeout 180 "$bft" client --genesis "$genesis" --timeout 10 "$@"; }
 

@@ -421,7 +421,8 @@ std::uint32_t pick_base_port(std::size_t n) {
   auto seed = static_cast<std::uint32_t>(getpid()) * 7919u +
               static_cast<std::uint32_t>(clock_type::now().time_since_epoch().count());
   for (int attempt = 0; attempt < 50; ++attempt) {
-    std::uint32_t base = 20000 + (seed + static_cast<std::uint32_t>(attempt) * 977u) % 30000;
+    // Below the ephemeral range (32768..), where client connections take their local ports.
+    std::uint32_t base = 10000 + (seed + static_cast<std::uint32_t>(attempt) * 977u) % 22000;
     bool ok = true;
     for (std::size_t i = 0; i < n && ok; ++i)
       ok = port_free(static_cast<std::uint16_t>(base + i)) &&
