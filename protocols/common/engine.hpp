@@ -131,6 +131,16 @@ struct engine_config {
   /// If non-empty, the leader of view v < size() is leader_schedule[v] (Twins scenarios pin
   /// leaders this way); the engine's own rotation applies after it.
   std::vector<replica_id> leader_schedule;
+  /// Amnesia guard (protocols/common/recovery.hpp). True: this replica may have signed
+  /// messages before and lost its safety record (its data directory was deleted), so when it
+  /// starts from an EMPTY persisted_state it stays an observer (no votes, proposals,
+  /// view-changes or new-views) until its peers' status reports bound what it may have
+  /// signed. False (the default): an empty record means a first start (genesis), as before.
+  /// Ignored when the persisted state is not empty (a guard still in force is persisted).
+  bool recovering = false;
+  /// Fresh for every start (the driver draws it): status reports answer this nonce, so they
+  /// were made after the restart.
+  std::uint64_t recovery_nonce = 0;
 };
 
 /// What the driver can show about an engine (status lines, metrics, checkers).

@@ -23,6 +23,11 @@ safety_record restore(const persisted_state& state) {
 
 std::uint64_t bit(mutant m) { return static_cast<std::uint64_t>(m); }
 
+constexpr const char* guard_key = "hotstuff/guard";
+constexpr const char* asked_key = "hotstuff/asked";
+constexpr std::string_view status_request_tag = "bft/hotstuff/status_request/v1";
+constexpr std::string_view status_report_tag = "bft/hotstuff/status_report/v1";
+
 /// The cache key of a verified QC: its statement and a digest of all of its bytes, so a copy
 /// of a verified statement with other (say, corrupted) signatures is verified on its own.
 std::tuple<std::uint64_t, std::uint64_t, digest, digest> qc_key(const quorum_cert& qc) {
@@ -60,6 +65,25 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
     if (b->height <= rec.exec.height || tree_.connects(*b)) tree_.insert(b);
   persisted_vote_view_ = rec.last_voted_view;
   committed_index_ = rec.exec.height.value();
+  if (auto it = state.find(asked_key); it != state.end()) {
+    codec::reader r(it->second);
+    asked_view_ = r.id<view_number>();
+    if (!r.finish()) throw std::invalid_argument("hotstuff: stored asked view is corrupt");
+  }
+  // Amnesia guard: a guard in force was persisted; an empty record while the driver says this
+  // replica may have signed before starts one.
+  if (auto it = state.find(guard_key); it != state.end()) {
+    auto g = recovery::guard_state::decode(it->second);
+    if (!g) throw std::invalid_argument("hotstuff: stored amnesia guard is corrupt");
+    guard_ = *g;
+  } else if (cfg_.recovering && state.empty()) {
+    guard_ = recovery::guard_state{};
+    guard_dirty_ = true;
+  }
+  if (guard_ && !guard_->learned) {
+    status_.emplace(cfg_.validators, cfg_.self, cfg_.recovery_nonce);
+    status_due_ = true;
+  }
   // Resume after everything voted or certified before the restart.
   auto v0 = std::max(rec.last_voted_view, rec.high_qc.view).next();
   pacemaker_.advance_to(v0, pacemaker::entry::restore);
@@ -69,6 +93,14 @@ std::size_t replica::keep_executed() const { return 2 * cfg_.checkpoint_interval
 
 ready replica::step(const event& e) {
   ready out;
+  if (guard_dirty_) { // before anything else of the first ready (and of every update)
+    guard_dirty_ = false;
+    out.persist.push_back(persist_op{guard_key, guard_->encode(), false});
+  }
+  if (status_due_) {
+    status_due_ = false;
+    send_status_request(out);
+  }
   std::visit(
       [&](const auto& ev) {
         using T = std::decay_t<decltype(ev)>;
@@ -86,7 +118,97 @@ ready replica::step(const event& e) {
       e);
   try_propose(out);
   persist_if_dirty(out);
+  if (guard_dirty_) { // learned during this step: record it before this ready's messages
+    guard_dirty_ = false;
+    out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
+  }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Amnesia guard (README "Amnesia guard", protocols/common/recovery.hpp)
+
+bool replica::guarded() const {
+  return guard_ && (!guard_->learned || pacemaker_.view().value() <= guard_->view_bound + 1);
+}
+
+bool replica::guard_forbids(view_number v) const {
+  // A vote or proposal of view v needs view v entered on a QC of v-1 or a quorum asking for v:
+  // an honest member of that quorum reported at least v-1, so v <= V+1 for everything this
+  // replica may have signed before it lost its record.
+  return guard_ && (!guard_->learned || v.value() <= guard_->view_bound + 1);
+}
+
+void replica::send_status_request(ready& out) {
+  if (!status_) return;
+  auto body = recovery::encode_body(status_request_type,
+                                    recovery::status_request{cfg_.self, status_->nonce()});
+  auto sig =
+      signer_->sign(codec::signing_bytes(status_request_tag, cfg_.chain_id, cfg_.epoch, body));
+  body.insert(body.end(), sig.begin(), sig.end());
+  send(std::nullopt, std::move(body), out);
+}
+
+bool replica::on_status_frame(const ev::received& r, ready& out) {
+  auto env = codec::peek_envelope(r.frame);
+  if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
+  if (r.frame.size() < 4 + 64 || r.frame.size() > codec::max_frame_bytes) {
+    out.rejected.push_back({r.from, "malformed status frame"});
+    return true;
+  }
+  byte_view body = byte_view(r.frame).first(r.frame.size() - 64);
+  signature sig{};
+  std::copy_n(r.frame.end() - 64, 64, sig.begin());
+  auto check = [&](replica_id signer, std::string_view tag) {
+    const validator* val = cfg_.validators.find(signer);
+    return val != nullptr && signer != cfg_.self &&
+           verifier_->verify(val->key, codec::signing_bytes(tag, cfg_.chain_id, cfg_.epoch, body),
+                             sig);
+  };
+  if (env->type == status_request_type) {
+    auto m = recovery::decode_request(status_request_type, body);
+    if (!m || !check(m->sender, status_request_tag)) {
+      out.rejected.push_back({r.from, "status request: malformed or badly signed"});
+      return true;
+    }
+    if (guarded()) return true; // our own view is no bound for anyone yet
+    recovery::status_report rep;
+    rep.sender = cfg_.self;
+    rep.nonce = m->nonce;
+    const auto& rec = safety_.record();
+    rep.view = std::max({pacemaker_.view(), pacemaker_.own_new_view(cfg_.self), asked_view_,
+                         rec.last_voted_view, rec.high_qc.view})
+                   .value();
+    if (guard_) rep.view = std::max(rep.view, guard_->view_bound + 1);
+    rep.index = tree_.root().height.value();
+    codec::writer w;
+    rec.high_qc.encode(w);
+    rep.proof = w.take();
+    auto rb = recovery::encode_body(status_report_type, rep);
+    auto rs = signer_->sign(codec::signing_bytes(status_report_tag, cfg_.chain_id, cfg_.epoch, rb));
+    rb.insert(rb.end(), rs.begin(), rs.end());
+    send(m->sender, std::move(rb), out);
+    return true;
+  }
+  auto m = recovery::decode_report(status_report_type, body);
+  if (!m || !check(m->sender, status_report_tag)) {
+    out.rejected.push_back({r.from, "status report: malformed or badly signed"});
+    return true;
+  }
+  if (!status_ || m->nonce != status_->nonce()) return true; // not ours, or stale
+  codec::reader qr(m->proof);
+  auto qc = quorum_cert::decode(qr);
+  if (!qr.finish() || !check_qc(qc)) {
+    out.rejected.push_back({r.from, "status report carries an invalid QC"});
+    return true;
+  }
+  on_qc(qc, out); // catch up with the view at once
+  if (status_->add(*m)) {
+    guard_ = status_->bounds();
+    guard_dirty_ = true;
+    status_.reset();
+  }
+  return true;
 }
 
 engine_status replica::status() const {
@@ -128,6 +250,7 @@ replica_id replica::next_peer(replica_id after) const {
 // Frames
 
 void replica::on_frame(const ev::received& r, ready& out) {
+  if (on_status_frame(r, out)) return;
   auto d = decode(r.frame);
   if (!d) {
     out.rejected.push_back({r.from, "malformed frame: " + d.error().message()});
@@ -319,7 +442,7 @@ void replica::on_new_view(const new_view& m, ready& out) {
   // quorum, whose new-views the sender may have missed, and nobody sends new-views for a view
   // it is already in, so without the answer the sender waits for its own next timeout.
   const auto v = pacemaker_.view();
-  if (m.view <= v && m.sender != cfg_.self) {
+  if (m.view <= v && m.sender != cfg_.self && !(guard_ && !guard_->learned)) {
     auto& told = told_view_[m.sender];
     if (told < v) {
       told = v;
@@ -449,6 +572,7 @@ void replica::try_vote(const block_ptr& b, ready& out) {
     return;
   }
   if (b->view < pacemaker_.view()) return;
+  if (guard_forbids(b->view)) return; // amnesia guard: it may have voted here before
   if (!safety_.check_vote(*b, tree_).empty()) return;
   if (!check_validity(*b).empty()) {
     out.rejected.push_back({b->proposer, "proposal is invalid: " + check_validity(*b)});
@@ -489,6 +613,17 @@ void replica::enter_view(view_number v, pacemaker::entry how, ready& out) {
 }
 
 void replica::send_new_view(view_number v, ready& out) {
+  // Amnesia guard: no new-view before the bound is learned. After it, new-views go out again
+  // although votes wait for views above V+1: a new-view states no vote or proposal that can
+  // conflict (the inspector records none; safety never depends on the pacemaker, H22), and it
+  // carries only votes signed since the restart, so this replica helps the views move on.
+  if (guard_ && !guard_->learned) return;
+  if (v > asked_view_) { // recorded before the new-view leaves (status reports bound it)
+    asked_view_ = v;
+    codec::writer w(8);
+    w.id(v);
+    out.persist.push_back(persist_op{asked_key, w.take(), false});
+  }
   new_view m{v, cfg_.self, safety_.record().high_qc, last_vote_};
   pacemaker_.record_new_view(cfg_.self, m.view);
   send(std::nullopt, encode_new_view(m, *signer_, sctx()), out);
@@ -502,6 +637,7 @@ void replica::send_new_view(view_number v, ready& out) {
 void replica::try_propose(ready& out) {
   auto v = pacemaker_.view();
   if (pacemaker_.leader(v) != cfg_.self || pacemaker_.proposed(v)) return;
+  if (guard_forbids(v)) return; // amnesia guard: it may have proposed in v before
   const auto& qc = safety_.record().high_qc;
   // H17/H19: a QC of the previous view, or the new-views of a quorum for this view.
   if (qc.view.next() != v && !pacemaker_.new_view_quorum(v)) return;
@@ -623,6 +759,10 @@ void replica::on_tick(ready& out) {
     }
   }
   if (transfer_ && ++transfer_->ticks > 8 * cfg_.base_timeout_ticks) transfer_.reset();
+  if (status_ && ++status_ticks_ >= std::max<std::uint64_t>(4, cfg_.base_timeout_ticks)) {
+    status_ticks_ = 0; // peers that were down or lost the request are asked again
+    send_status_request(out);
+  }
   if (pacemaker_.tick()) {
     // H21: the view timed out: double the timeout and ask for the next view (H19); it is
     // entered on a quorum of such requests (or a QC).

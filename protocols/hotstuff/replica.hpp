@@ -18,6 +18,7 @@
 
 #include "crypto/signer.hpp"
 #include "protocols/common/engine.hpp"
+#include "protocols/common/recovery.hpp"
 #include "protocols/hotstuff/block_tree.hpp"
 #include "protocols/hotstuff/messages.hpp"
 #include "protocols/hotstuff/pacemaker.hpp"
@@ -41,6 +42,10 @@ public:
   [[nodiscard]] std::size_t mempool_size() const { return mempool_.size(); }
   [[nodiscard]] std::size_t pending_blocks() const { return pending_.size(); }
   [[nodiscard]] const engine_config& config() const { return cfg_; }
+  /// Amnesia guard: true while this replica may not vote, propose or send new-views
+  /// (README "Amnesia guard"); the learned bound, if any.
+  [[nodiscard]] bool guarded() const;
+  [[nodiscard]] std::optional<recovery::guard_state> guard() const { return guard_; }
 
   /// Executed blocks kept beyond b_exec to answer peers' block requests.
   [[nodiscard]] std::size_t keep_executed() const;
@@ -48,6 +53,10 @@ public:
   static constexpr std::size_t max_pending = 4096;
   static constexpr std::uint64_t max_future_views = 64;
   static constexpr std::size_t max_mempool = 200000;
+  /// Envelope types of the amnesia guard's status messages (recovery.hpp). Kept out of
+  /// msg_type so the frames of the core protocol keep their decoder.
+  static constexpr std::uint16_t status_request_type = 0x0206;
+  static constexpr std::uint16_t status_report_type = 0x0207;
 
 private:
   struct vote_set {
@@ -80,6 +89,11 @@ private:
   void on_block_request(const block_request& m, ready& out);
   void on_block_response(const block_response& m, replica_id from, ready& out);
   void on_tick(ready& out);
+  /// Amnesia guard: status requests and reports (recovery.hpp).
+  bool on_status_frame(const ev::received& r, ready& out);
+  void send_status_request(ready& out);
+  /// True if signing a vote or proposal for view `v` could contradict a forgotten one.
+  [[nodiscard]] bool guard_forbids(view_number v) const;
   void on_requests(const ev::client_requests& e, ready& out);
   void on_executed(const ev::executed& e);
   void on_state_installed(const ev::state_installed& e, ready& out);
@@ -141,6 +155,16 @@ private:
   std::optional<transfer_target> transfer_;
   bytes last_vote_;                             ///< our latest vote frame, carried in new-views
   std::map<replica_id, view_number> told_view_; ///< our view, last sent to a lagging peer
+  /// Highest view this replica asked for in a new-view (persisted before the new-view
+  /// leaves, so a status report after a restart is still an upper bound; recovery.hpp).
+  view_number asked_view_{0};
+  /// Amnesia guard: set when the replica started without a record while
+  /// engine_config::recovering, and persisted; `learned` once peers' reports bound it.
+  std::optional<recovery::guard_state> guard_;
+  std::optional<recovery::tracker> status_;
+  bool guard_dirty_ = false;
+  std::uint64_t status_ticks_ = 0;
+  bool status_due_ = false;
 };
 
 } // namespace bft::hotstuff

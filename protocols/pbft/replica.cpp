@@ -36,6 +36,10 @@ const batch_ptr& empty_batch() {
 
 std::string err_text(const bft::error& e) { return e.message(); }
 
+constexpr const char* guard_key = "pbft/guard";
+constexpr std::string_view status_request_tag = "bft/pbft/status-request/v1";
+constexpr std::string_view status_report_tag = "bft/pbft/status-report/v1";
+
 void put_proof(codec::writer& w, const checkpoint_proof& p) {
   w.id(p.seq);
   w.raw(p.state);
@@ -74,6 +78,18 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
   timeout_ = std::max<std::uint64_t>(1, cfg_.base_timeout_ticks);
   resend_interval_ = std::max<std::uint64_t>(2, timeout_ / 4);
   restore(stored);
+  // Amnesia guard: one in force was persisted; an empty record while the driver says this
+  // replica may have signed before starts one.
+  if (auto it = stored.find(guard_key); it != stored.end()) {
+    auto g = recovery::guard_state::decode(it->second);
+    BFT_ASSERT(g.has_value(), "stored pbft/guard record is corrupted");
+    guard_ = *g;
+  } else if (cfg_.recovering && stored.empty()) {
+    guard_ = recovery::guard_state{};
+    guard_dirty_ = true;
+  }
+  if (guard_ && !guard_->learned) status_.emplace(cfg_.validators, cfg_.self, cfg_.recovery_nonce);
+  status_due_ = guarded();
 }
 
 void replica::restore(const persisted_state& stored) {
@@ -281,6 +297,14 @@ ready replica::step(const event& e) {
   // Mutant vote_before_persist: the records of the previous ready go out only now, after
   // that ready's messages.
   for (auto& op : std::exchange(late_records_, {})) out.persist.push_back(std::move(op));
+  if (guard_dirty_) { // the guard is durable before anything else of the first ready
+    guard_dirty_ = false;
+    persist(guard_key, guard_->encode());
+  }
+  if (status_due_) {
+    status_due_ = false;
+    send_status_request();
+  }
   if (restored_) {
     restored_ = false;
     if (transfer_) { // the state transfer asked before the crash is still owed
@@ -305,11 +329,16 @@ ready replica::step(const event& e) {
              e);
   // Whatever the event, a primary with nothing left in flight orders what waits at once.
   propose(false);
+  if (guard_dirty_) { // learned during this step: durable before this ready's messages
+    guard_dirty_ = false;
+    out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
+  }
   out_ = nullptr;
   return out;
 }
 
 void replica::on_frame(replica_id from, const bytes& frame) {
+  if (on_status_frame(from, frame)) return;
   auto t = frame_type(frame);
   if (!t) {
     reject(from, "frame is not a PBFT frame of a supported version");
@@ -394,6 +423,7 @@ void replica::propose(bool force) {
   if (!is_primary() || view_changing_) return;
   const std::size_t max_batch = std::clamp<std::size_t>(cfg_.batch_size, 1, max_batch_requests);
   while (!queue_.empty() && next_seq_ < high_watermark()) {
+    if (slot_forbidden(view_, next_seq_ + 1)) break; // amnesia guard: it may have used n
     // A partial batch waits up to batch_delay_ticks only while earlier batches are still in
     // flight (they are what a bigger batch would wait for anyway); with nothing in flight it
     // goes at once, so an idle cluster orders a request in a few message delays.
@@ -515,6 +545,10 @@ void replica::on_pre_prepare(replica_id from, const bytes& frame) {
     return;
   }
   accept_pre_prepare(n, v, d, m->sig, m->requests, region);
+  if (slot_forbidden(v, n)) { // amnesia guard: log it and follow, but sign nothing for (v, n)
+    check_prepared(n);
+    return;
+  }
   // P9: a backup multicasts its prepare, after the log entry is persisted (same ready).
   vote p;
   p.phase = msg_type::prepare;
@@ -591,7 +625,7 @@ void replica::check_prepared(std::uint64_t n) {
   s.prepared_now = true;
   s.cert = std::move(c);
   persist_slot(n, s);
-  if (s.own_commit.empty()) { // P13: once
+  if (s.own_commit.empty() && !slot_forbidden(view_, n)) { // P13: once
     vote cm;
     cm.phase = msg_type::commit;
     cm.view = view_;
@@ -803,6 +837,9 @@ void replica::on_tick() {
   }
   propose(false);
   if (now_ - last_resend_ >= resend_interval_) resend();
+  // A guarded replica keeps asking: reports bound it first, then bring the new-views that
+  // move it along while it may not join view changes.
+  if (guarded() && now_ - last_status_request_ >= timeout_) send_status_request();
 }
 
 void replica::resend() {
@@ -879,6 +916,9 @@ std::vector<replica_id> replica::vc_senders_for(view_number v) const {
 
 void replica::start_view_change(view_number v) {
   if (v < view_ || (v == view_ && view_changing_)) return;
+  // Amnesia guard: an observer stays in its view and follows new-views (status reports carry
+  // them); the timer is re-armed by the next execution.
+  if (view_change_forbidden(v)) return;
   view_ = v;
   view_changing_ = true;
   view_deadline_.reset();
@@ -902,9 +942,16 @@ void replica::start_view_change(view_number v) {
 }
 
 void replica::check_view_change_quorum() {
-  // P28: the timer starts only once 2f+1 view-changes for this view are held.
-  if (view_changing_ && !view_deadline_ && is_quorum(vc_senders_for(view_)))
-    view_deadline_ = now_ + timeout_;
+  // P28: the timer starts only once 2f+1 view-changes for this view are held. A view-change
+  // for a later view counts too: its sender left this view as well, and only its highest
+  // view-change is kept. Without it, replicas one view behind a peer that moved on (its
+  // view-change for this view lost) wait for a timer that never starts when one replica stays
+  // out of view changes (a crashed replica, or one under the amnesia guard).
+  if (!view_changing_ || view_deadline_) return;
+  std::vector<replica_id> ids;
+  for (const auto& [who, s] : vcs_)
+    if (s.msg.new_view >= view_) ids.push_back(who);
+  if (is_quorum(ids)) view_deadline_ = now_ + timeout_;
 }
 
 void replica::apply_f_plus_one_rule() {
@@ -1129,7 +1176,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
     else if (auto it = known.find(e.d); it != known.end())
       b = it->second;
     accept_pre_prepare(n, v, e.d, e.pp_sig, b, {});
-    if (!backup) continue;
+    if (!backup || slot_forbidden(v, n)) continue;
     vote p; // P26: a prepare per entry
     p.phase = msg_type::prepare;
     p.view = v;
@@ -1154,6 +1201,101 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   fetch_missing();
   try_execute();
   arm_timer();
+}
+
+// ---- amnesia guard (README "Amnesia guard", protocols/common/recovery.hpp) -----------------
+
+bool replica::guarded() const {
+  if (!guard_) return false;
+  if (!guard_->learned) return true;
+  return view_.value() <= guard_->view_bound + 1 ||
+         stable_.seq.value() < guard_->index_bound + window_;
+}
+
+bool replica::slot_forbidden(view_number v, std::uint64_t n) const {
+  // Before it lost its record this replica signed for (v', n') only in views it entered on a
+  // new-view (2f+1 view-changes for v': an honest reporter is at v' or later, so v' <= V), and
+  // only for n' <= its h + window, where h was certified by 2f+1 checkpoints (an honest
+  // reporter executed h, so h <= index bound).
+  if (!guard_) return false;
+  if (!guard_->learned) return true;
+  return v.value() <= guard_->view_bound && n <= guard_->index_bound + window_;
+}
+
+bool replica::view_change_forbidden(view_number target) const {
+  // A view-change for w was sent from view w-1 (timer) or on f+1 signers beyond: w <= V+1.
+  // It must also carry every prepared certificate above its h: forgotten ones lie at or
+  // below index bound + window, so it waits until its stable checkpoint passes them.
+  if (!guard_) return false;
+  if (!guard_->learned) return true;
+  return target.value() <= guard_->view_bound + 1 ||
+         stable_.seq.value() < guard_->index_bound + window_;
+}
+
+void replica::send_status_request() {
+  last_status_request_ = now_;
+  auto body = recovery::encode_body(status_request_type,
+                                    recovery::status_request{cfg_.self, cfg_.recovery_nonce});
+  auto sig =
+      signer_.sign(codec::signing_bytes(status_request_tag, cfg_.chain_id, cfg_.epoch, body));
+  body.insert(body.end(), sig.begin(), sig.end());
+  send(std::nullopt, std::move(body));
+}
+
+bool replica::on_status_frame(replica_id from, const bytes& frame) {
+  auto env = codec::peek_envelope(frame);
+  if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
+  if (frame.size() < 4 + 64 || frame.size() > codec::max_frame_bytes) {
+    reject(from, "malformed status frame");
+    return true;
+  }
+  byte_view body = byte_view(frame).first(frame.size() - 64);
+  signature sig{};
+  std::copy_n(frame.end() - 64, 64, sig.begin());
+  auto check = [&](replica_id signer, std::string_view tag) {
+    const validator* val = cfg_.validators.find(signer);
+    return val != nullptr && signer != cfg_.self &&
+           verifier_.verify(val->key, codec::signing_bytes(tag, cfg_.chain_id, cfg_.epoch, body),
+                            sig);
+  };
+  if (env->type == status_request_type) {
+    auto m = recovery::decode_request(status_request_type, body);
+    if (!m || !check(m->sender, status_request_tag)) {
+      reject(from, "status request: malformed or badly signed");
+      return true;
+    }
+    if (guarded()) return true; // our own view is no bound for anyone yet
+    recovery::status_report rep;
+    rep.sender = cfg_.self;
+    rep.nonce = m->nonce;
+    rep.view = view_.value();
+    rep.index = std::max(last_executed_, stable_.seq.value());
+    if (transfer_) rep.index = std::max(rep.index, transfer_->first);
+    if (guard_) rep.view = std::max(rep.view, guard_->view_bound + 1);
+    rep.proof = last_nv_;
+    auto rb = recovery::encode_body(status_report_type, rep);
+    auto rs = signer_.sign(codec::signing_bytes(status_report_tag, cfg_.chain_id, cfg_.epoch, rb));
+    rb.insert(rb.end(), rs.begin(), rs.end());
+    send(m->sender, std::move(rb));
+    return true;
+  }
+  auto m = recovery::decode_report(status_report_type, body);
+  if (!m || !check(m->sender, status_report_tag)) {
+    reject(from, "status report: malformed or badly signed");
+    return true;
+  }
+  if (m->nonce != cfg_.recovery_nonce || !guard_) return true; // not ours, or stale
+  if (status_ && status_->add(*m)) {
+    guard_ = status_->bounds();
+    guard_dirty_ = true;
+    status_.reset();
+  }
+  // The sender's new-view proves itself (P26): it moves an observer into the current view.
+  if (!m->proof.empty()) {
+    auto nv = decode_new_view(m->proof);
+    if (nv && nv->view > view_) on_new_view(from, m->proof);
+  }
+  return true;
 }
 
 // ---- evidence ----------------------------------------------------------------------------

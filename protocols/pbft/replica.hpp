@@ -20,6 +20,7 @@
 
 #include "crypto/signer.hpp"
 #include "protocols/common/engine.hpp"
+#include "protocols/common/recovery.hpp"
 #include "protocols/pbft/messages.hpp"
 #include "protocols/pbft/view_change_logic.hpp"
 
@@ -50,6 +51,14 @@ public:
   [[nodiscard]] bool committed(std::uint64_t n) const;
   [[nodiscard]] replica_id primary() const { return primary_of(view_); }
   [[nodiscard]] const engine_config& config() const { return cfg_; }
+  /// Amnesia guard (README "Amnesia guard"): true while some pre-prepare, prepare, commit,
+  /// view-change or new-view could contradict what this replica signed before it lost its
+  /// record; the learned bound, if any.
+  [[nodiscard]] bool guarded() const;
+  [[nodiscard]] std::optional<recovery::guard_state> guard() const { return guard_; }
+  /// Envelope types of the amnesia guard's status messages (recovery.hpp).
+  static constexpr std::uint16_t status_request_type = 0x010A;
+  static constexpr std::uint16_t status_report_type = 0x010B;
 
 private:
   struct vote_entry {
@@ -105,6 +114,14 @@ private:
   void on_new_view(replica_id from, const bytes& frame);
   void on_fetch(replica_id from, const bytes& frame);
   void on_batch_reply(replica_id from, const bytes& frame);
+  /// Amnesia guard: status requests and reports (recovery.hpp); false if not such a frame.
+  bool on_status_frame(replica_id from, const bytes& frame);
+  void send_status_request();
+  /// True if a pre-prepare, prepare or commit for (v, n) could contradict a forgotten one.
+  [[nodiscard]] bool slot_forbidden(view_number v, std::uint64_t n) const;
+  /// True if a view-change or new-view for `target` could contradict a forgotten one or omit
+  /// a forgotten prepared certificate.
+  [[nodiscard]] bool view_change_forbidden(view_number target) const;
 
   // normal case
   void propose(bool force);
@@ -227,6 +244,13 @@ private:
   std::map<record_key, record> records_;
 
   bool restored_ = false; ///< committed entries restored: hand them out on the first step
+
+  // amnesia guard (README "Amnesia guard")
+  std::optional<recovery::guard_state> guard_;
+  std::optional<recovery::tracker> status_;
+  bool guard_dirty_ = false;
+  bool status_due_ = false;
+  std::uint64_t last_status_request_ = 0;
   ready* out_ = nullptr;
 };
 

@@ -84,6 +84,9 @@ std::string replay_command(const options& o) {
     os << " --replicas " << o.replicas << " --seed " << o.seed << " --faults "
        << to_string(o.faults);
     if (o.byzantine > 0) os << " --byzantine " << o.byzantine;
+    if (o.honest_amnesia != options::amnesia_mode::none)
+      os << " --amnesia "
+         << (o.honest_amnesia == options::amnesia_mode::guarded ? "guarded" : "unguarded");
   }
   if (o.ticks != 0) os << " --ticks " << o.ticks;
   if (!o.mutant.empty()) os << " --mutant " << o.mutant;
@@ -356,8 +359,9 @@ struct instance {
   engine_config cfg;
   std::unique_ptr<engine> eng;
   bool up = true;
-  bool honest = true; ///< an honest key: checked by K1–K4, K6, K7
-  bool twin = false;  ///< one of the two Twins instances
+  bool honest = true;    ///< an honest key: checked by K1–K4, K6, K7
+  bool twin = false;     ///< one of the two Twins instances
+  bool amnesiac = false; ///< honest, but restarts once with its record deleted (--amnesia)
   std::uint32_t byz = 0;
   persisted_state durable;
   std::vector<persist_op> pending;
@@ -395,7 +399,8 @@ public:
   /// enumeration ran.
   explicit simulation(const options& o)
       : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)),
-        fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)) {}
+        fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)),
+        amnesia_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xa3e5'0000ULL)) {}
 
   seed_result run() {
     setup();
@@ -582,6 +587,18 @@ private:
         push(at + rng_.between(1, 20) * units_per_tick, ev_kind::restart, in.idx, 0, 1);
       }
     }
+    if (o_.honest_amnesia != options::amnesia_mode::none && k < n_) {
+      // One honest replica loses its data directory: crash, wipe, restart before stabilisation.
+      auto& in = *inst_[ids[k + amnesia_rng_.below(n_ - k)]];
+      in.amnesiac = true;
+      in.cfg.recovering = o_.honest_amnesia == options::amnesia_mode::guarded;
+      const auto span = stab_ > 40 * units_per_tick ? stab_ - 40 * units_per_tick : 1;
+      const auto at = 10 * units_per_tick + amnesia_rng_.below(span);
+      push(at, ev_kind::crash, in.idx, 0, 0);
+      push(at + amnesia_rng_.between(1, 20) * units_per_tick, ev_kind::restart, in.idx, 0, 1);
+      note("replica ", in.idx, " will restart with a deleted record (",
+           in.cfg.recovering ? "guarded" : "unguarded", ")");
+    }
     if (crash) {
       async_sync_ = true;
       const auto crashes = rng_.between(1, 3);
@@ -740,6 +757,7 @@ private:
   }
 
   bool build_engine(instance& in) {
+    if (in.cfg.recovering) in.cfg.recovery_nonce = amnesia_rng_.next(); // fresh per start
     try {
       in.eng = o_.protocol.make_engine(in.cfg, *in.signer, verifier_, in.durable);
     } catch (const std::exception& ex) {
@@ -1258,8 +1276,9 @@ private:
   }
 
   void final_checks() {
-    const std::size_t faulty = std::count_if(
-        inst_.begin(), inst_.end(), [](const auto& in) { return !in->honest && !in->twin; });
+    const std::size_t faulty = std::count_if(inst_.begin(), inst_.end(), [](const auto& in) {
+      return (!in->honest && !in->twin) || in->amnesiac;
+    });
     const bool live_expected = o_.twins_scenario || faulty <= f_;
     if (live_expected) {
       // Every honest replica's committed state must cover an entry holding a request that
@@ -1296,7 +1315,8 @@ private:
 
   const options& o_;
   rng rng_;
-  rng fork_rng_; ///< byz_fork decisions only, so other seeds keep their draws
+  rng fork_rng_;    ///< byz_fork decisions only, so other seeds keep their draws
+  rng amnesia_rng_; ///< honest amnesia draws and recovery nonces only
   crypto::fake_verifier verifier_;
   validator_set vs_;
   std::size_t n_ = 0, f_ = 0;

@@ -110,6 +110,15 @@ struct options {
   /// If non-empty: the explicit rounds of the Twins scenario (`twins_scenario` then only
   /// seeds the clients and the network delays).
   std::vector<twins_round> twins_schedule;
+  /// Honest amnesia (`--amnesia guarded|unguarded`): one honest replica (drawn from a random
+  /// stream of its own, so other seeds replay as before) crashes before stabilisation, loses
+  /// its whole persisted record (its data directory is deleted) and restarts empty. Guarded:
+  /// its engine_config says so (`recovering`, a fresh `recovery_nonce` at every start) and the
+  /// engine's amnesia guard must keep it from contradicting itself. Unguarded: the engine
+  /// takes the empty record for a first start (the positive control: K4 and K1 fail). The
+  /// wiped replica counts as faulty for K7 (liveness is owed only with at most f faulty).
+  enum class amnesia_mode : std::uint8_t { none, guarded, unguarded };
+  amnesia_mode honest_amnesia = amnesia_mode::none;
   // Engine knobs the simulator sets (small, so short runs reach checkpoints and timeouts).
   std::uint64_t checkpoint_interval = 8;
   std::uint64_t base_timeout_ticks = 10;

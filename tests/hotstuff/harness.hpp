@@ -58,10 +58,19 @@ public:
   std::unique_ptr<replica> make(std::size_t i) {
     auto cfg = base_;
     cfg.self = replica_id{static_cast<std::uint32_t>(i)};
+    if (configure) configure(cfg);
     return std::make_unique<replica>(cfg, *signers_[i], verifier_, stores_[i]);
   }
   /// Crash and restart replica i from its durable store (its memory is lost).
   void restart(std::size_t i) { reps_[i] = make(i); }
+  /// Crash replica i and delete its data directory: store, application state and log.
+  void wipe_and_restart(std::size_t i) {
+    stores_[i].clear();
+    committed_[i].clear();
+    roots_[i] = digest{};
+    history_[i].clear();
+    reps_[i] = make(i);
+  }
   /// Applies `f` to the shared config and rebuilds every replica (use before any step).
   void reconfigure(const std::function<void(engine_config&)>& f) {
     f(base_);
@@ -85,6 +94,8 @@ public:
   /// Return true to deliver a message twice.
   std::function<bool(const net_msg&)> duplicate;
   bool record_logs = false;
+  /// Applied to each replica's config when it is (re)built, after `self` is set.
+  std::function<void(engine_config&)> configure;
 
   void step(std::size_t i, const event& e) {
     if (down_[i]) return;

@@ -205,6 +205,34 @@ void mutants(const char* protocol, const search_plan& plan,
   CHECK(n_caught >= 3);
 }
 
+/// An honest replica restarts once with its record deleted (options::honest_amnesia), beside
+/// `byzantine` Byzantine replicas. Guarded: every checker holds (K7 too when the wiped replica
+/// is the only fault). Unguarded (the positive control): the campaign must catch it
+/// contradicting itself (K4, or K1 / K8 if that comes first).
+void amnesia(const char* protocol, options::amnesia_mode mode, std::size_t byzantine,
+             std::uint64_t seeds) {
+  auto o = base(protocol);
+  o.faults = fault_mode::all;
+  o.byzantine = byzantine;
+  o.honest_amnesia = mode;
+  if (mode == options::amnesia_mode::guarded) {
+    auto res = run_and_report(o, seeds);
+    CHECK(res.failed == 0);
+    CHECK(res.passed == seeds);
+    CHECK(res.cov.restarts > 0);
+    return;
+  }
+  std::set<std::string> found;
+  auto res = run_campaign(o, 1, seeds, [&](const options&, const seed_result& r) {
+    found.insert(r.violations.front().checker);
+  });
+  std::printf("%s unguarded amnesia, byzantine=%zu: %llu of %llu seeds failed\n", protocol,
+              byzantine, static_cast<unsigned long long>(res.failed),
+              static_cast<unsigned long long>(seeds));
+  CHECK(res.failed > 0);
+  CHECK((found.count("K4") + found.count("K1") + found.count("K8")) > 0);
+}
+
 void determinism(const char* protocol) {
   auto o = base(protocol);
   o.faults = fault_mode::all;
@@ -283,4 +311,28 @@ TEST_CASE("hotstuff: every seeded mutant is caught by a campaign or by Twins") {
 }
 TEST_CASE("hotstuff: K9 one seed replayed twice gives the same trace hash") {
   determinism("hotstuff");
+}
+
+TEST_CASE("pbft: amnesia guard, 300 seeds with f Byzantine replicas and one honest replica "
+          "whose record is deleted keep K1-K4 and K8") {
+  amnesia("pbft", options::amnesia_mode::guarded, 1, 300);
+}
+TEST_CASE("pbft: amnesia guard, 300 seeds where the wiped replica is the only fault keep K1-K9") {
+  amnesia("pbft", options::amnesia_mode::guarded, 0, 300);
+}
+TEST_CASE("pbft: without the amnesia guard the same campaign catches the wiped replica "
+          "contradicting itself") {
+  amnesia("pbft", options::amnesia_mode::unguarded, 1, 300);
+}
+TEST_CASE("hotstuff: amnesia guard, 300 seeds with f Byzantine replicas and one honest replica "
+          "whose record is deleted keep K1-K4 and K8") {
+  amnesia("hotstuff", options::amnesia_mode::guarded, 1, 300);
+}
+TEST_CASE("hotstuff: amnesia guard, 300 seeds where the wiped replica is the only fault keep "
+          "K1-K9") {
+  amnesia("hotstuff", options::amnesia_mode::guarded, 0, 300);
+}
+TEST_CASE("hotstuff: without the amnesia guard the same campaign catches the wiped replica "
+          "contradicting itself") {
+  amnesia("hotstuff", options::amnesia_mode::unguarded, 1, 300);
 }

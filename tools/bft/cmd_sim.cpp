@@ -28,6 +28,7 @@ struct sim_args {
   bool rules = false;
   std::int64_t scenario = -1;
   bool verbose = false;
+  std::string amnesia = "none";
 };
 
 const char* checker_name(const std::string& id) {
@@ -69,6 +70,13 @@ int run(const sim_args& a) {
     throw bft::cli::command_error{"bft sim: --faults must be none, network, crash or all, not '" +
                                   a.faults + "'"};
   o.faults = *fm;
+  if (a.amnesia == "guarded")
+    o.honest_amnesia = options::amnesia_mode::guarded;
+  else if (a.amnesia == "unguarded")
+    o.honest_amnesia = options::amnesia_mode::unguarded;
+  else if (a.amnesia != "none")
+    throw bft::cli::command_error{"bft sim: --amnesia must be none, guarded or unguarded, not '" +
+                                  a.amnesia + "'"};
   if (a.replicas < 1 || a.replicas > 64)
     throw bft::cli::command_error{"bft sim: --replicas must be between 1 and 64"};
   if (!a.mutant.empty()) {
@@ -173,6 +181,9 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--first-seed", args->first_seed, "first seed of the campaign (default 1)");
   cmd->add_option("--seed", args->seed, "replay one seed and print its trace hash");
   cmd->add_option("--byzantine", args->byzantine, "Byzantine replicas (default 0)");
+  cmd->add_option("--amnesia", args->amnesia,
+                  "none, guarded or unguarded: one honest replica restarts with its record "
+                  "deleted, with or without the amnesia guard (default none)");
   cmd->add_option("--faults", args->faults, "none, network, crash or all (default all)");
   cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 200)");
   cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
