@@ -1,6 +1,8 @@
 // `bft node`: one replica per process, peers through the middleman (BASP).
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <random>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -25,6 +27,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     }
   }
   std::shared_ptr<storage> store = std::make_shared<memory_storage>();
+  auto engine_cfg = o.engine;
   if (!o.data_dir.empty()) {
     auto rs = rocksdb_storage::open(o.data_dir);
     if (!rs) {
@@ -34,6 +37,28 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     auto p = rs.value()->committed();
     log->info("node opens store dir={} records={} committed_height={}", o.data_dir.string(),
               rs.value()->load().size(), p ? p->height : 0);
+    // Amnesia guard (protocols/common/recovery.hpp): an empty store is a first start only
+    // when `bft init` marked it (or --fresh says so); otherwise the data directory was
+    // deleted and the replica may have signed before: it observes until its peers bound it.
+    const auto marker = o.data_dir / first_start_marker;
+    std::error_code ec;
+    const bool marked = std::filesystem::exists(marker, ec);
+    if (rs.value()->load().empty()) {
+      if (marked || o.fresh) {
+        log->info("node starts for the first time dir={} ({})", o.data_dir.string(),
+                  marked ? "marked by bft init" : "--fresh");
+      } else {
+        engine_cfg.recovering = true;
+        engine_cfg.recovery_nonce =
+            (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        log->warn("node starts with an empty data directory that bft init did not mark: it may "
+                  "have signed before, so it votes only after 2f+1 peers report their views "
+                  "(amnesia guard) dir={}",
+                  o.data_dir.string());
+      }
+    }
+    if (marked) std::filesystem::remove(marker, ec); // from now on the store speaks for itself
     store = std::shared_ptr<rocksdb_storage>(std::move(rs).value());
   }
   caf::actor_system_config cfg;
@@ -49,7 +74,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
   id.probes = &m;
   auto peers = o.peers;
   auto h = assemble_replica(
-      sys, id, o.engine, o.make_engine, store,
+      sys, id, engine_cfg, o.make_engine, store,
       [&peers](replica_id peer) {
         auto it = peers.find(peer);
         auto a = it == peers.end() ? peer_address{"127.0.0.1", 0} : it->second;

@@ -61,7 +61,15 @@ struct node_options {
   /// CAF scheduler threads. 1 suits several nodes sharing a few cores (`bft bench --mode
   /// processes`): fewer threads to wake per message, and a node's work is mostly sequential.
   std::size_t threads = 2;
+  /// `bft node --fresh`: an empty data directory is a first start even without the
+  /// FIRST_START marker of `bft init` (the amnesia guard stays off; see README "Data
+  /// directories").
+  bool fresh = false;
 };
+
+/// The file `bft init` writes into each node's data directory: its presence beside an empty
+/// store says the replica never signed anything (a first start), so the amnesia guard is off.
+inline constexpr const char* first_start_marker = "FIRST_START";
 
 /// Runs one replica until `stop`; returns the exit status.
 int run_node(const node_options& o, const std::atomic<bool>& stop);

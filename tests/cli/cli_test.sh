@@ -51,8 +51,12 @@ done
 # --- bft init writes a 4-replica network that loads back -----------------------------------
 net="$work/net"
 run 0 init --replicas 4 --protocol pbft --dir "$net" --base-port 17000
-want="genesis.toml node-0.key node-0.toml node-1.key node-1.toml node-2.key node-2.toml node-3.key node-3.toml "
+want="data-0 data-1 data-2 data-3 genesis.toml node-0.key node-0.toml node-1.key node-1.toml node-2.key node-2.toml node-3.key node-3.toml "
 [ "$(listing "$net")" = "$want" ] || fail "init wrote: $(listing "$net")"
+# Each data directory holds only the first-start marker (README, "Data directories").
+for i in 0 1 2 3; do
+  [ "$(listing "$net/data-$i")" = "FIRST_START " ] || fail "init data-$i holds: $(listing "$net/data-$i")"
+done
 for i in 0 1 2 3; do
   [ "$(stat -c %a "$net/node-$i.key")" = 600 ] || fail "node-$i.key mode $(stat -c %a "$net/node-$i.key")"
   case "$out" in *"node-$i.toml"*) ;; *) fail "init did not print node-$i.toml" ;; esac

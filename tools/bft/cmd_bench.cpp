@@ -477,7 +477,9 @@ public:
       // wake per message (a node's work is mostly sequential anyway).
       const auto cores = std::max(1u, std::thread::hardware_concurrency());
       const std::string threads = o.replicas >= cores ? "1" : "2";
-      std::vector<std::string> args{self_exe, "node", "--config", node, "--threads", threads};
+      // --fresh: a new testnet's empty data directories are a first start (amnesia guard off).
+      std::vector<std::string> args{self_exe,    "node",  "--config", node,
+                                    "--threads", threads, "--fresh"};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

@@ -1,8 +1,10 @@
 // bft init --replicas N --protocol pbft|hotstuff --dir DIR [--base-port P] [--chain-id ID]
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "actors/runner.hpp"
 #include "config/testnet.hpp"
 #include "tools/bft/command.hpp"
 
@@ -49,6 +51,24 @@ const bft::cli::command_registrar reg("init", [](CLI::App& app, int& status) {
       const auto& e = files.error();
       throw bft::cli::command_error{e.detail.empty() ? e.message() : e.detail,
                                     bft::cli::exit_bad_input};
+    }
+    // Each data directory gets the first-start marker: an empty store beside it is a genesis
+    // start, not a deleted data directory, so `bft node` leaves the amnesia guard off there.
+    for (const auto& n : files->nodes) {
+      auto data = n.data_dir.is_absolute() ? n.data_dir : files->dir / n.data_dir;
+      std::error_code ec;
+      std::filesystem::create_directories(data, ec);
+      std::FILE* f =
+          ec ? nullptr : std::fopen((data / bft::actors::first_start_marker).c_str(), "w");
+      if (f == nullptr)
+        throw bft::cli::command_error{"bft init: cannot write " +
+                                          (data / bft::actors::first_start_marker).string(),
+                                      bft::cli::exit_bad_input};
+      std::fputs("Written by bft init: this replica has never signed anything. bft node removes "
+                 "this file when it opens the store.\nAn empty data directory WITHOUT it is "
+                 "taken for a deleted one: the replica then waits for its peers before voting.\n",
+                 f);
+      std::fclose(f);
     }
     std::printf("bft init: wrote a %zu-replica %s network (chain %s) to %s\n", spec.replicas,
                 o->protocol.c_str(), spec.chain_id.c_str(), files->dir.c_str());

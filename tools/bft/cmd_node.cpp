@@ -28,6 +28,7 @@ struct node_cli {
   std::string config;
   std::string genesis;
   std::size_t threads = 2;
+  bool fresh = false;
 };
 
 const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
@@ -38,6 +39,9 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
       ->type_name("FILE");
   cmd->add_option("--genesis", o->genesis, "genesis file (default: the node file's genesis)")
       ->type_name("FILE");
+  cmd->add_flag("--fresh", o->fresh,
+                "an empty data directory is a first start even without bft init's FIRST_START "
+                "marker: only for a replica that never signed anything (README, Data directories)");
   cmd->add_option("--threads", o->threads,
                   "actor scheduler threads (1 when several nodes share a few cores)")
       ->check(CLI::Range(1, 64))
@@ -82,6 +86,7 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
     no.metrics_address = b->node.metrics;
     no.data_dir = b->node.data_dir;
     no.threads = o->threads;
+    no.fresh = o->fresh;
     std::signal(SIGINT, on_node_signal);
     std::signal(SIGTERM, on_node_signal);
     status = bft::actors::run_node(no, g_stop);
