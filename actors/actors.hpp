@@ -200,8 +200,8 @@ using acceptor_actor = caf::typed_actor<caf::replies_to<hello_atom, frame>::with
 /// Hosts one engine; applies its `ready` values in order. Owner: the node or cluster.
 using replica_actor =
     caf::typed_actor<caf::reacts_to<frame_atom, frame>, caf::reacts_to<batch_atom, frame>,
-                     caf::reacts_to<tick_atom>, caf::reacts_to<submit_atom, request_batch>,
-                     caf::reacts_to<flush_atom>,
+                     caf::reacts_to<tick_atom, std::uint64_t>,
+                     caf::reacts_to<submit_atom, request_batch>, caf::reacts_to<flush_atom>,
                      caf::replies_to<status_atom>::with<replica_status>>;
 
 /// Makes `ready.persist` durable; the reply means "durable".

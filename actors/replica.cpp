@@ -1,5 +1,7 @@
 // The replica actor: hosts one engine and applies its `ready` values in order. It holds no
 // protocol rule: what to send, persist or commit is the engine's decision.
+#include <algorithm>
+#include <chrono>
 #include <deque>
 
 #include <caf/all.hpp>
@@ -37,6 +39,13 @@ struct replica_state {
   snapshot_fetcher fetcher;
   std::map<std::uint64_t, served_snapshot> served;
   std::unique_ptr<catchup_probe> catchup;
+  /// The tick timer: only the timer of generation `tick_gen` counts (a sooner one replaces a
+  /// later one); `idle_timer` says it is an idle one (replica_config::idle_tick). When the
+  /// engine last had a tick and when a client request last arrived.
+  std::uint64_t tick_gen = 0;
+  bool idle_timer = false;
+  std::chrono::steady_clock::time_point last_tick{};
+  std::chrono::steady_clock::time_point last_request{};
 };
 
 using replica_self = replica_actor::stateful_pointer<replica_state>;
@@ -89,6 +98,52 @@ void send_to(replica_self self, replica_id peer, const bytes& data) {
 }
 
 void install(replica_self self, bytes snapshot);
+
+void apply_fetch(replica_self self, fetch_output out);
+
+/// Engine ticks one idle wake-up stands for (1: every tick wakes the replica).
+std::uint64_t idle_factor(const replica_state& st) {
+  if (st.cfg.tick.count() <= 0 || st.cfg.idle_tick <= st.cfg.tick) return 1;
+  return static_cast<std::uint64_t>(st.cfg.idle_tick / st.cfg.tick);
+}
+
+/// Arms the one tick timer that counts: in one tick, or (idle) in one idle period.
+void arm_tick(replica_self self, bool idle) {
+  auto& st = self->state;
+  ++st.tick_gen;
+  st.idle_timer = idle;
+  const auto ticks = idle ? idle_factor(st) : 1;
+  self->delayed_send(self,
+                     std::chrono::milliseconds(st.cfg.tick.count() * static_cast<long>(ticks)),
+                     tick_atom::value, st.tick_gen);
+}
+
+/// A timer fired: steps the engine with one tick, or after an idle period with the ticks that
+/// elapsed in it (at most one period's worth: time never runs faster than the clock), and
+/// arms the next timer: idle once no client request came for a while (replica_config::
+/// idle_after) and no catch-up runs. An idle replica wakes every idle_tick instead of every tick
+/// (CPU, and HotStuff's empty blocks: a leader with nothing to order waits for a tick before
+/// proposing one).
+void on_tick(replica_self self) {
+  auto& st = self->state;
+  const auto now = self->clock().now(); // the actor clock: steady, or a test's clock
+  std::uint64_t n = 1;
+  if (st.idle_timer) {
+    const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_tick).count() /
+               std::max<std::int64_t>(1, st.cfg.tick.count())));
+    n = std::clamp<std::uint64_t>(elapsed, 1, idle_factor(st));
+  }
+  st.last_tick = now;
+  const auto quiet = std::max<std::chrono::steady_clock::duration>(
+      st.cfg.idle_after, 2 * st.cfg.tick * static_cast<long>(st.cfg.engine.batch_delay_ticks));
+  const bool idle = idle_factor(st) > 1 && !st.fetcher.active() && now - st.last_request >= quiet;
+  arm_tick(self, idle);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    apply_fetch(self, st.fetcher.on_tick());
+    step(self, ev::tick{});
+  }
+}
 
 /// Sends what the fetcher asks for and reports the faults it found.
 void apply_fetch(replica_self self, fetch_output out) {
@@ -310,7 +365,8 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
   init.fetcher = snapshot_fetcher(init.cfg.catchup_window, init.cfg.catchup_patience_ticks);
   init.log->info("replica starts node={} peers={} tick_ms={}", init.cfg.id.self.value(),
                  init.cfg.links.size(), init.cfg.tick.count());
-  self->delayed_send(self, init.cfg.tick, tick_atom::value);
+  init.last_tick = init.last_request = self->clock().now();
+  arm_tick(self, false);
   self->delayed_send(self, std::chrono::seconds(1), flush_atom::value);
   return {
       [self](frame_atom, frame& f) {
@@ -322,12 +378,13 @@ replica_actor::behavior_type replica_fn(replica_self self, replica_config cfg) {
         (void)for_each_in_batch(f.data,
                                 [&](byte_view b) { on_frame(self, replica_id{f.from}, b); });
       },
-      [self](tick_atom) {
-        self->delayed_send(self, self->state.cfg.tick, tick_atom::value);
-        apply_fetch(self, self->state.fetcher.on_tick());
-        step(self, ev::tick{});
+      [self](tick_atom, std::uint64_t gen) {
+        if (gen == self->state.tick_gen) on_tick(self); // else a sooner timer replaced it
       },
       [self](submit_atom, request_batch& b) {
+        auto& st = self->state;
+        st.last_request = self->clock().now();
+        if (st.idle_timer) arm_tick(self, false); // ticks again (batch delays, timers)
         step(self, ev::client_requests{std::move(b.requests), true}); // the gateway verified them
       },
       [self](flush_atom) {

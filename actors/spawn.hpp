@@ -83,6 +83,13 @@ struct replica_config {
   monitor_actor monitor;
   std::map<replica_id, link_actor> links;
   std::chrono::milliseconds tick{10};
+  /// Idle ticks: after `idle_after` (or twice the batch delay, if longer) without client
+  /// requests, and with no catch-up running, the timer wakes the replica only every
+  /// `idle_tick` and steps the engine with the ticks that elapsed (at most idle_tick / tick),
+  /// instead of waking it every tick. A client request brings back one wake-up per tick at
+  /// once. With idle_tick <= tick nothing changes.
+  std::chrono::milliseconds idle_tick{20};
+  std::chrono::milliseconds idle_after{20};
   /// The store logs committed entries with the safety records (`storage::logs_entries`): the
   /// replica sends each ready's committed entries with its persist.
   bool log_entries = false;

@@ -51,7 +51,7 @@ replica_actor::behavior_type fake_replica(replica_actor::pointer, std::shared_pt
           rec->frames.push_back(frame{f.from, std::string(b.begin(), b.end())});
         });
       },
-      [](tick_atom) {},
+      [](tick_atom, std::uint64_t) {},
       [](submit_atom, request_batch&) {},
       [](flush_atom) {},
       [](status_atom) { return replica_status{}; },
@@ -621,4 +621,55 @@ TEST_CASE_FIXTURE(fixture, "readies waiting behind a write are made durable toge
   CHECK(out->frames[1].data == "vote:b");
   CHECK(out->frames[2].data == "vote:c");
   CHECK(held->batches.size() == 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "an idle replica wakes once per idle period and is owed each tick; a "
+                           "client request brings back one wake-up per tick") {
+  auto held = std::make_shared<held_persists>();
+  auto log = std::make_shared<test::toy_log>();
+  auto rc = toy_replica(log);
+  rc.tick = std::chrono::milliseconds(1);
+  rc.idle_tick = std::chrono::milliseconds(10);
+  rc.idle_after = std::chrono::milliseconds(5);
+  rc.engine.batch_delay_ticks = 1;
+  store = sys.spawn(held_store, held);
+  rc.store = caf::actor_cast<store_actor>(store);
+  periodic.push_back(store);
+  auto sm = spawn_state_machine(sys, replica_id{0}, 100);
+  rc.state_machine = sm;
+  rc.monitor = spawn_monitor(sys, rc.id);
+  auto replica = spawn_replica(sys, rc);
+  periodic.push_back(caf::actor_cast<caf::actor>(replica));
+  consume_messages();
+  auto ms = [&](int n) { // n milliseconds pass, one at a time
+    for (int i = 0; i < n; ++i) {
+      advance_time(std::chrono::milliseconds(1));
+      consume_messages();
+    }
+  };
+  // Busy at first: one tick per millisecond, until 5 ms pass without a client request.
+  ms(5);
+  CHECK(log->ticks == 5);
+  // Idle: no wake-up for 9 ms, then the 10 elapsed ticks at once.
+  ms(9);
+  CHECK(log->ticks == 5);
+  ms(1);
+  CHECK(log->ticks == 15);
+  ms(10);
+  CHECK(log->ticks == 25);
+  // A client request: a tick after one millisecond again, and the idle timer it replaced
+  // (due at 35 ms) counts for nothing.
+  client_request req;
+  req.client_seq = 1;
+  req.txs.push_back(smr::kv_tx::put("k", "v").encode());
+  caf::anon_send(replica, submit_atom::value, request_batch{{req}});
+  consume_messages();
+  ms(1);
+  CHECK(log->ticks == 26);
+  ms(4); // 30 ms: 5 ms without a request, idle again
+  CHECK(log->ticks == 30);
+  ms(9); // 39 ms: the replaced timer of 35 ms delivered nothing
+  CHECK(log->ticks == 30);
+  ms(1);
+  CHECK(log->ticks == 40);
 }
