@@ -104,17 +104,21 @@ void start_next(client_self self) {
   client_call call;
   call.what = client_call::kind::submit;
   call.request.client_seq = st.next_seq++;
-  call.request.txs = st.queue.front().txs.txs;
+  call.request.txs = std::move(st.queue.front().txs.txs); // the queue keeps only the promise
   sign_request(call.request, *st.cfg.signer, st.cfg.chain_id, st.cfg.epoch);
   auto round = std::make_shared<round_state>();
   round->seq = call.request.client_seq;
   frame f{0, call.encode()};
-  for (std::size_t i = 0; i < self->state.cfg.replicas.size(); ++i) {
+  call = client_call{}; // the frame holds the bytes now
+  const auto n = self->state.cfg.replicas.size();
+  for (std::size_t i = 0; i < n; ++i) {
     if (!self->state.cfg.replicas[i]) { // not connected: counts as an answer with an error
       on_answer(self, round, i, caf::make_error(caf::sec::invalid_argument, "unreachable"));
       continue;
     }
-    self->request(self->state.cfg.replicas[i], self->state.cfg.timeout, client_atom::value, f)
+    // The last replica takes the frame's bytes; the others get copies.
+    self->request(self->state.cfg.replicas[i], self->state.cfg.timeout, client_atom::value,
+                  i + 1 == n ? std::move(f) : f)
         .then([self, round, i](frame& reply) { on_answer(self, round, i, std::move(reply)); },
               [self, round, i](caf::error& err) { on_answer(self, round, i, std::move(err)); });
   }

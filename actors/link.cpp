@@ -171,6 +171,15 @@ void pump(link_self self) {
       continue;
     }
     frame b{st.cfg.id.self.value(), {}};
+    // Size the batch first and allocate it once: growing it frame by frame copied every
+    // frame again at each doubling (about a fifth of the CPU with 512-byte transactions).
+    std::size_t size = 4;
+    for (std::size_t k = 0; k < st.queue.size() && k < max_batch_frames; ++k) {
+      const auto add = st.queue[k].data.size() + 4;
+      if (k > 0 && size + add > st.cfg.batch_bytes) break;
+      size += add;
+    }
+    b.data.reserve(size);
     std::size_t n = 0;
     while (!st.queue.empty() && n < max_batch_frames &&
            (n == 0 || b.data.size() + st.queue.front().data.size() + 4 <= st.cfg.batch_bytes)) {
