@@ -53,6 +53,13 @@ public:
     u16(e.type);
     u16(e.version);
   }
+  /// Makes room for `more` bytes after what is written, so an encoder that knows its size
+  /// allocates once instead of growing (and copying) its buffer step by step. Growth stays
+  /// geometric, so calling it per element of a long sequence costs no more than appending.
+  void reserve(std::size_t more) {
+    if (buf_.capacity() - buf_.size() < more)
+      buf_.reserve(std::max(buf_.size() + more, 2 * buf_.capacity()));
+  }
   [[nodiscard]] const bytes& data() const { return buf_; }
   [[nodiscard]] std::size_t size() const { return buf_.size(); }
   bytes take() { return std::move(buf_); }

@@ -2,8 +2,14 @@
 
 namespace bft {
 
+std::size_t client_request::encoded_size() const {
+  std::size_t n = 32 + 8 + 4 + 64; // client, client_seq, count, signature
+  for (const auto& t : txs) n += 4 + t.size();
+  return n;
+}
+
 bytes client_request::body() const {
-  codec::writer w;
+  codec::writer w(encoded_size() - 64);
   w.raw(client);
   w.u64(client_seq);
   w.count(txs.size(), max_txs);
@@ -12,6 +18,7 @@ bytes client_request::body() const {
 }
 
 void client_request::encode(codec::writer& w) const {
+  w.reserve(encoded_size());
   w.raw(client);
   w.u64(client_seq);
   w.count(txs.size(), max_txs);

@@ -21,6 +21,8 @@ struct client_request {
 
   /// The canonical bytes the signature covers (everything but the signature).
   [[nodiscard]] bytes body() const;
+  /// The exact length of `encode`'s output (the body and the signature).
+  [[nodiscard]] std::size_t encoded_size() const;
   void encode(codec::writer& w) const;
   static client_request decode(codec::reader& r);
   friend bool operator==(const client_request&, const client_request&) = default;

@@ -73,6 +73,9 @@ result<void> verify_qc(const quorum_cert& qc, const qc_context& ctx) {
 }
 
 void block::encode(codec::writer& w) const {
+  std::size_t size = 32 + 8 + 8 + 4 + 32 + 8 + 8 + 4 + justify.sigs.size() * (4 + 64) + 8 + 32 + 4;
+  for (const auto& q : requests) size += q.encoded_size();
+  w.reserve(size); // one allocation for a block of requests, not one per doubling
   w.raw(parent);
   w.id(height);
   w.id(view);

@@ -140,7 +140,9 @@ bytes wrap(const signing_context& c, msg_type t, byte_view signed_part) {
 } // namespace
 
 bytes encode_batch(const batch& b) {
-  codec::writer w(256);
+  std::size_t size = 4;
+  for (const auto& q : b) size += q.encoded_size();
+  codec::writer w(size);
   put_batch(w, b);
   return w.take();
 }

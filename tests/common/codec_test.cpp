@@ -124,3 +124,33 @@ TEST_CASE("hex round trip") {
   CHECK_FALSE(from_hex("abc", back));
   CHECK_FALSE(from_hex("zz", back));
 }
+
+TEST_CASE("a request's encoded size is exactly what encode writes, and its body is that less the "
+          "signature") {
+  auto r = sample_request();
+  r.txs.push_back(bytes(512, 0x33));
+  writer w;
+  w.u8(0xee); // encoded after other bytes, as in a batch or a block
+  r.encode(w);
+  CHECK(w.size() == 1 + r.encoded_size());
+  CHECK(r.body().size() + 64 == r.encoded_size());
+  CHECK(bytes(w.data().begin() + 1, w.data().end() - 64) == r.body());
+}
+
+TEST_CASE("reserving room in a writer changes no byte it writes") {
+  writer plain;
+  writer sized;
+  sized.reserve(3);
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    sized.reserve(i % 7); // any pattern of reservations, even tiny and repeated ones
+    plain.u32(i);
+    sized.u32(i);
+    plain.blob(bytes(i % 13, 0x42), 64);
+    sized.blob(bytes(i % 13, 0x42), 64);
+  }
+  CHECK(sized.data() == plain.data());
+  writer w;
+  w.u8(1);
+  w.reserve(100);
+  CHECK(w.data() == bytes{1});
+}
