@@ -30,6 +30,10 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
   }
   replica_config rc;
   rc.id = id;
+  // Clients of this runtime send every request to every replica (actors/client.cpp), so a
+  // PBFT backup relays (P5) only what the primary has not ordered within half a timeout.
+  if (engine.relay_delay_ticks == 0)
+    engine.relay_delay_ticks = std::max<std::uint64_t>(1, engine.base_timeout_ticks / 2);
   rc.engine = std::move(engine);
   rc.make_engine = std::move(make_engine);
   rc.restored = std::move(restored);

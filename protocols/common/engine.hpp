@@ -127,7 +127,12 @@ struct engine_config {
   std::uint64_t batch_delay_ticks = 1;     ///< max ticks a partial batch waits
   std::uint64_t base_timeout_ticks = 40;   ///< view-change / pacemaker timeout
   std::uint64_t checkpoint_interval = 100; ///< PBFT K; snapshot interval
-  std::uint64_t mutants = 0;               ///< seeded bugs for positive controls (tests only)
+  /// PBFT P5: ticks a backup waits before it relays a client request it was handed and that no
+  /// pre-prepare carries yet; 0 relays at once. A driver whose clients send every request to
+  /// every replica (the actor runtime) sets a delay: the primary holds the request already,
+  /// and relaying each one at once carried it n - 1 more times across the cluster.
+  std::uint64_t relay_delay_ticks = 0;
+  std::uint64_t mutants = 0; ///< seeded bugs for positive controls (tests only)
   /// If non-empty, the leader of view v < size() is leader_schedule[v] (Twins scenarios pin
   /// leaders this way); the engine's own rotation applies after it.
   std::vector<replica_id> leader_schedule;

@@ -395,8 +395,14 @@ void replica::on_client_requests(const std::vector<client_request>& reqs, bool r
     if (!relayed) fresh.push_back(r);
   }
   // P5: a backup relays what it received to the others, so the primary can order it and
-  // every backup arms its timer.
-  if (!fresh.empty() && !is_primary()) send(std::nullopt, encode(request_relay{std::move(fresh)}));
+  // every backup arms its timer; with a relay delay, only what no pre-prepare carries by then.
+  if (!fresh.empty() && !is_primary()) {
+    if (cfg_.relay_delay_ticks == 0)
+      send(std::nullopt, encode(request_relay{std::move(fresh)}));
+    else
+      for (const auto& r : fresh)
+        relay_due_.emplace_back(now_ + cfg_.relay_delay_ticks, request_key{r.client, r.client_seq});
+  }
   arm_timer();
   propose(false);
 }
@@ -830,6 +836,7 @@ void replica::on_state_installed(const ev::state_installed& e) {
 
 void replica::on_tick() {
   ++now_;
+  relay_late();
   if (view_deadline_ && now_ >= *view_deadline_) {
     view_deadline_.reset();
     if (view_changing_) timeout_ = std::min(timeout_ * 2, max_timeout_ticks); // P28
@@ -840,6 +847,21 @@ void replica::on_tick() {
   // A guarded replica keeps asking: reports bound it first, then bring the new-views that
   // move it along while it may not join view changes.
   if (guarded() && now_ - last_status_request_ >= timeout_) send_status_request();
+}
+
+void replica::relay_late() {
+  constexpr std::size_t per_frame = 64; // requests per relay frame
+  std::vector<client_request> late;
+  while (!relay_due_.empty() && relay_due_.front().first <= now_) {
+    auto key = relay_due_.front().second;
+    relay_due_.pop_front();
+    auto it = pending_.find(key);
+    if (it == pending_.end() || in_flight_.contains(key) || is_primary()) continue;
+    late.push_back(it->second.req);
+    if (late.size() == per_frame)
+      send(std::nullopt, encode(request_relay{std::exchange(late, {})}));
+  }
+  if (!late.empty()) send(std::nullopt, encode(request_relay{std::move(late)}));
 }
 
 void replica::resend() {

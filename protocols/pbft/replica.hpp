@@ -12,6 +12,7 @@
 ///  - `ev::executed` for index n with n % checkpoint_interval == 0 makes the replica
 ///    multicast its checkpoint (P16).
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -177,6 +178,7 @@ private:
   void keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n);
   void fetch_missing();
   void resend();
+  void relay_late();
 
   engine_config cfg_;
   const crypto::signer& signer_;
@@ -214,6 +216,9 @@ private:
   std::map<request_key, pending_entry> pending_;
   std::map<std::uint64_t, request_key> queue_; ///< proposal order (primary)
   std::set<request_key> in_flight_;
+  /// Backups: requests handed to this replica, with the tick at which they are relayed (P5)
+  /// unless a pre-prepare carries them by then (cfg_.relay_delay_ticks > 0 only).
+  std::deque<std::pair<std::uint64_t, request_key>> relay_due_;
   std::uint64_t order_counter_ = 0;
 
   // checkpoints: seq -> state -> signer -> signature
