@@ -34,6 +34,10 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
   // PBFT backup relays (P5) only what the primary has not ordered within half a timeout.
   if (engine.relay_delay_ticks == 0)
     engine.relay_delay_ticks = std::max<std::uint64_t>(1, engine.base_timeout_ticks / 2);
+  // HotStuff: a block named by a QC or a child is usually still on its way on another link;
+  // ask a peer for it only if it has not come within a few ticks.
+  if (engine.fetch_delay_ticks == 0)
+    engine.fetch_delay_ticks = std::clamp<std::uint64_t>(engine.base_timeout_ticks / 40, 1, 10);
   rc.engine = std::move(engine);
   rc.make_engine = std::move(make_engine);
   rc.restored = std::move(restored);

@@ -132,6 +132,12 @@ struct engine_config {
   /// every replica (the actor runtime) sets a delay: the primary holds the request already,
   /// and relaying each one at once carried it n - 1 more times across the cluster.
   std::uint64_t relay_delay_ticks = 0;
+  /// HotStuff: ticks a replica waits before it asks a peer for a missing block that a QC or a
+  /// child block named; 0 asks at once. Under load in one process a block's votes, or the next
+  /// proposal, often overtake the block itself on another link: asking at once had the block
+  /// sent and decoded twice (a quarter of the CPU with 512-byte transactions). The actor
+  /// runtime waits a few ticks; the simulator asks at once.
+  std::uint64_t fetch_delay_ticks = 0;
   std::uint64_t mutants = 0; ///< seeded bugs for positive controls (tests only)
   /// If non-empty, the leader of view v < size() is leader_schedule[v] (Twins scenarios pin
   /// leaders this way); the engine's own rotation applies after it.

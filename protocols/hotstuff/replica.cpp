@@ -737,7 +737,25 @@ void replica::prune() {
 // Timer, clients, execution, catch-up
 
 void replica::on_tick(ready& out) {
+  // Delayed first requests (fetch_delay_ticks): dropped if the block came meanwhile, sent to
+  // the chosen peer once the delay is over.
+  for (auto it = fetches_.begin(); it != fetches_.end();) {
+    auto& [h, f] = *it;
+    if (f.asked) {
+      ++it;
+    } else if (h == tree_.root().hash || tree_.contains(h) || pending_.count(h) != 0) {
+      it = fetches_.erase(it);
+    } else {
+      if (++f.ticks >= cfg_.fetch_delay_ticks) {
+        f.asked = true;
+        f.ticks = 0;
+        send(f.peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
+      }
+      ++it;
+    }
+  }
   for (auto& [h, f] : fetches_) {
+    if (!f.asked) continue;
     if (++f.ticks < std::max<std::uint64_t>(4, cfg_.base_timeout_ticks / 2)) continue;
     f.ticks = 0;
     ++f.attempts;
@@ -811,6 +829,10 @@ bool replica::waited_for(const digest& h) const {
 void replica::fetch(const digest& h, replica_id peer, ready& out) {
   if (fetches_.count(h) != 0 || fetches_.size() >= 64) return;
   if (peer == cfg_.self) peer = next_peer(peer);
+  if (cfg_.fetch_delay_ticks > 0) { // the block may be on its way: ask on a later tick
+    fetches_.emplace(h, fetch_state{peer, 0, 0, false});
+    return;
+  }
   fetches_.emplace(h, fetch_state{peer, 0, 0});
   send(peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
 }

@@ -74,6 +74,7 @@ private:
     replica_id peer{0};
     std::uint64_t ticks = 0;
     std::uint32_t attempts = 0;
+    bool asked = true; ///< false while the first request waits cfg_.fetch_delay_ticks
   };
   struct transfer_target {
     std::uint64_t index = 0;
