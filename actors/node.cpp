@@ -43,22 +43,22 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     const auto marker = o.data_dir / first_start_marker;
     std::error_code ec;
     const bool marked = std::filesystem::exists(marker, ec);
-    if (rs.value()->load().empty()) {
-      if (marked || o.fresh) {
-        log->info("node starts for the first time dir={} ({})", o.data_dir.string(),
-                  marked ? "marked by bft init" : "--fresh");
-      } else {
-        engine_cfg.recovering = true;
-        engine_cfg.recovery_nonce =
-            (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
-            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-        log->warn("node starts with an empty data directory that bft init did not mark: it may "
-                  "have signed before, so it votes only after 2f+1 peers report their views "
-                  "(amnesia guard) dir={}",
-                  o.data_dir.string());
-      }
+    const bool empty = rs.value()->load().empty();
+    const auto kind = classify_start(empty, marked, o.fresh);
+    if (empty && !kind.recovering) {
+      log->info("node starts for the first time dir={} ({})", o.data_dir.string(),
+                marked ? "marked by bft init" : "--fresh");
+    } else if (kind.recovering) {
+      engine_cfg.recovering = true;
+      engine_cfg.recovery_nonce =
+          (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+      log->warn("node starts with an empty data directory that bft init did not mark: it may "
+                "have signed before, so it votes only after 2f+1 peers report their views "
+                "(amnesia guard) dir={}",
+                o.data_dir.string());
     }
-    if (marked) std::filesystem::remove(marker, ec); // from now on the store speaks for itself
+    if (kind.remove_marker) std::filesystem::remove(marker, ec);
     store = std::shared_ptr<rocksdb_storage>(std::move(rs).value());
   }
   caf::actor_system_config cfg;

@@ -71,6 +71,23 @@ struct node_options {
 /// store says the replica never signed anything (a first start), so the amnesia guard is off.
 inline constexpr const char* first_start_marker = "FIRST_START";
 
+/// What `bft node` makes of its data directory at start (README, "Data directories").
+struct start_kind {
+  bool recovering = false;    ///< start with the amnesia guard
+  bool remove_marker = false; ///< the store speaks for itself from now on
+};
+
+/// An empty store has sent nothing that a crash could make it contradict: every record a
+/// message depends on is synced before the message leaves. So a marked (or `--fresh`) empty
+/// store stays a first start, and keeps its marker, until it holds a record; a node stopped
+/// before it signed anything starts again as a first start, not with the guard (which would
+/// stall a network whose replicas were all stopped that early: none could answer the others).
+/// An empty store without the marker was deleted: the replica may have signed before.
+inline start_kind classify_start(bool store_empty, bool marked, bool fresh) {
+  if (!store_empty) return {false, marked};
+  return {!(marked || fresh), false};
+}
+
 /// Runs one replica until `stop`; returns the exit status.
 int run_node(const node_options& o, const std::atomic<bool>& stop);
 
