@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/signer.hpp"
 #include "protocols/common/bytes.hpp"
 #include "protocols/common/codec.hpp"
 #include "protocols/common/ids.hpp"
@@ -95,6 +96,54 @@ inline std::optional<status_report> decode_report(std::uint16_t type, byte_view 
   m.proof = r.blob(max_proof_bytes);
   if (!r.finish()) return std::nullopt;
   return m;
+}
+
+/// Signing of status frames, shared by both engines: a frame is the body followed by the
+/// sender's 64-byte signature over signing_bytes(tag, chain, epoch, body); each engine has its
+/// own tags, so a status message of one protocol is no status message of the other.
+struct frame_signing {
+  std::string_view request_tag;
+  std::string_view report_tag;
+  std::string_view chain_id;
+  epoch ep{0};
+
+  /// Appends the signature of `tag` over `body`.
+  [[nodiscard]] bytes seal(bytes body, std::string_view tag, const crypto::signer& s) const {
+    auto sig = s.sign(codec::signing_bytes(tag, chain_id, ep, body));
+    body.insert(body.end(), sig.begin(), sig.end());
+    return body;
+  }
+  [[nodiscard]] bytes seal(std::uint16_t type, const status_request& m,
+                           const crypto::signer& s) const {
+    return seal(encode_body(type, m), request_tag, s);
+  }
+  [[nodiscard]] bytes seal(std::uint16_t type, const status_report& m,
+                           const crypto::signer& s) const {
+    return seal(encode_body(type, m), report_tag, s);
+  }
+};
+
+/// A status frame split into its body and its signature, once its size is checked.
+struct opened_frame {
+  byte_view body;
+  signature sig{};
+  /// True if `signer` is a validator other than `self` and signed the body under `tag`.
+  [[nodiscard]] bool signed_by(replica_id signer, std::string_view tag, const frame_signing& fs,
+                               const validator_set& vs, replica_id self,
+                               const crypto::verifier& v) const {
+    const validator* val = vs.find(signer);
+    return val != nullptr && signer != self &&
+           v.verify(val->key, codec::signing_bytes(tag, fs.chain_id, fs.ep, body), sig);
+  }
+};
+
+/// Splits a frame into body and signature; nullopt if it is too short or too long.
+inline std::optional<opened_frame> open_frame(const bytes& frame) {
+  if (frame.size() < 4 + 64 || frame.size() > codec::max_frame_bytes) return std::nullopt;
+  opened_frame o;
+  o.body = byte_view(frame).first(frame.size() - 64);
+  std::copy_n(frame.end() - 64, 64, o.sig.begin());
+  return o;
 }
 
 /// What the recovering replica has learned so far. Persisted by the engine while the guard

@@ -139,31 +139,30 @@ bool replica::guard_forbids(view_number v) const {
   return guard_ && (!guard_->learned || v.value() <= guard_->view_bound + 1);
 }
 
+recovery::frame_signing replica::status_signing() const {
+  return {status_request_tag, status_report_tag, cfg_.chain_id, cfg_.epoch};
+}
+
 void replica::send_status_request(ready& out) {
   if (!status_) return;
-  auto body = recovery::encode_body(status_request_type,
-                                    recovery::status_request{cfg_.self, status_->nonce()});
-  auto sig =
-      signer_->sign(codec::signing_bytes(status_request_tag, cfg_.chain_id, cfg_.epoch, body));
-  body.insert(body.end(), sig.begin(), sig.end());
-  send(std::nullopt, std::move(body), out);
+  send(std::nullopt,
+       status_signing().seal(status_request_type,
+                             recovery::status_request{cfg_.self, status_->nonce()}, *signer_),
+       out);
 }
 
 bool replica::on_status_frame(const ev::received& r, ready& out) {
   auto env = codec::peek_envelope(r.frame);
   if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
-  if (r.frame.size() < 4 + 64 || r.frame.size() > codec::max_frame_bytes) {
+  auto opened = recovery::open_frame(r.frame);
+  if (!opened) {
     out.rejected.push_back({r.from, "malformed status frame"});
     return true;
   }
-  byte_view body = byte_view(r.frame).first(r.frame.size() - 64);
-  signature sig{};
-  std::copy_n(r.frame.end() - 64, 64, sig.begin());
+  const auto fs = status_signing();
+  const byte_view body = opened->body;
   auto check = [&](replica_id signer, std::string_view tag) {
-    const validator* val = cfg_.validators.find(signer);
-    return val != nullptr && signer != cfg_.self &&
-           verifier_->verify(val->key, codec::signing_bytes(tag, cfg_.chain_id, cfg_.epoch, body),
-                             sig);
+    return opened->signed_by(signer, tag, fs, cfg_.validators, cfg_.self, *verifier_);
   };
   if (env->type == status_request_type) {
     auto m = recovery::decode_request(status_request_type, body);
@@ -184,10 +183,7 @@ bool replica::on_status_frame(const ev::received& r, ready& out) {
     codec::writer w;
     rec.high_qc.encode(w);
     rep.proof = w.take();
-    auto rb = recovery::encode_body(status_report_type, rep);
-    auto rs = signer_->sign(codec::signing_bytes(status_report_tag, cfg_.chain_id, cfg_.epoch, rb));
-    rb.insert(rb.end(), rs.begin(), rs.end());
-    send(m->sender, std::move(rb), out);
+    send(m->sender, fs.seal(status_report_type, rep, *signer_), out);
     return true;
   }
   auto m = recovery::decode_report(status_report_type, body);

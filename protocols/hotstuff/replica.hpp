@@ -93,6 +93,7 @@ private:
   /// Amnesia guard: status requests and reports (recovery.hpp).
   bool on_status_frame(const ev::received& r, ready& out);
   void send_status_request(ready& out);
+  [[nodiscard]] recovery::frame_signing status_signing() const;
   /// True if signing a vote or proposal for view `v` could contradict a forgotten one.
   [[nodiscard]] bool guard_forbids(view_number v) const;
   void on_requests(const ev::client_requests& e, ready& out);

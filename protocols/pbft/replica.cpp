@@ -1228,10 +1228,8 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
 // ---- amnesia guard (README "Amnesia guard", protocols/common/recovery.hpp) -----------------
 
 bool replica::guarded() const {
-  if (!guard_) return false;
-  if (!guard_->learned) return true;
-  return view_.value() <= guard_->view_bound + 1 ||
-         stable_.seq.value() < guard_->index_bound + window_;
+  // Guarded exactly while a view change from the current view could still be forbidden.
+  return view_change_forbidden(view_);
 }
 
 bool replica::slot_forbidden(view_number v, std::uint64_t n) const {
@@ -1254,31 +1252,29 @@ bool replica::view_change_forbidden(view_number target) const {
          stable_.seq.value() < guard_->index_bound + window_;
 }
 
+recovery::frame_signing replica::status_signing() const {
+  return {status_request_tag, status_report_tag, cfg_.chain_id, cfg_.epoch};
+}
+
 void replica::send_status_request() {
   last_status_request_ = now_;
-  auto body = recovery::encode_body(status_request_type,
-                                    recovery::status_request{cfg_.self, cfg_.recovery_nonce});
-  auto sig =
-      signer_.sign(codec::signing_bytes(status_request_tag, cfg_.chain_id, cfg_.epoch, body));
-  body.insert(body.end(), sig.begin(), sig.end());
-  send(std::nullopt, std::move(body));
+  send(std::nullopt,
+       status_signing().seal(status_request_type,
+                             recovery::status_request{cfg_.self, cfg_.recovery_nonce}, signer_));
 }
 
 bool replica::on_status_frame(replica_id from, const bytes& frame) {
   auto env = codec::peek_envelope(frame);
   if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
-  if (frame.size() < 4 + 64 || frame.size() > codec::max_frame_bytes) {
+  auto opened = recovery::open_frame(frame);
+  if (!opened) {
     reject(from, "malformed status frame");
     return true;
   }
-  byte_view body = byte_view(frame).first(frame.size() - 64);
-  signature sig{};
-  std::copy_n(frame.end() - 64, 64, sig.begin());
+  const auto fs = status_signing();
+  const byte_view body = opened->body;
   auto check = [&](replica_id signer, std::string_view tag) {
-    const validator* val = cfg_.validators.find(signer);
-    return val != nullptr && signer != cfg_.self &&
-           verifier_.verify(val->key, codec::signing_bytes(tag, cfg_.chain_id, cfg_.epoch, body),
-                            sig);
+    return opened->signed_by(signer, tag, fs, cfg_.validators, cfg_.self, verifier_);
   };
   if (env->type == status_request_type) {
     auto m = recovery::decode_request(status_request_type, body);
@@ -1295,10 +1291,7 @@ bool replica::on_status_frame(replica_id from, const bytes& frame) {
     if (transfer_) rep.index = std::max(rep.index, transfer_->first);
     if (guard_) rep.view = std::max(rep.view, guard_->view_bound + 1);
     rep.proof = last_nv_;
-    auto rb = recovery::encode_body(status_report_type, rep);
-    auto rs = signer_.sign(codec::signing_bytes(status_report_tag, cfg_.chain_id, cfg_.epoch, rb));
-    rb.insert(rb.end(), rs.begin(), rs.end());
-    send(m->sender, std::move(rb));
+    send(m->sender, fs.seal(status_report_type, rep, signer_));
     return true;
   }
   auto m = recovery::decode_report(status_report_type, body);

@@ -118,6 +118,7 @@ private:
   /// Amnesia guard: status requests and reports (recovery.hpp); false if not such a frame.
   bool on_status_frame(replica_id from, const bytes& frame);
   void send_status_request();
+  [[nodiscard]] recovery::frame_signing status_signing() const;
   /// True if a pre-prepare, prepare or commit for (v, n) could contradict a forgotten one.
   [[nodiscard]] bool slot_forbidden(view_number v, std::uint64_t n) const;
   /// True if a view-change or new-view for `target` could contradict a forgotten one or omit
