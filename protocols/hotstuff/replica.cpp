@@ -25,6 +25,28 @@ std::uint64_t bit(mutant m) { return static_cast<std::uint64_t>(m); }
 
 constexpr const char* guard_key = "hotstuff/guard";
 constexpr const char* asked_key = "hotstuff/asked";
+/// H24: the last view this replica proposed in, persisted in the ready whose messages carry
+/// the proposal, so a restarted leader never signs a second block for that view.
+constexpr const char* proposed_key = "hotstuff/proposed";
+/// H25: per client, the highest committed client_seq ("hotstuff/client/<hex key>"),
+/// persisted with the commit, so a restarted leader still knows what is committed.
+constexpr const char* client_key_prefix = "hotstuff/client/";
+
+view_number read_view(const persisted_state& state, const char* key) {
+  auto it = state.find(key);
+  if (it == state.end()) return view_number{0};
+  codec::reader r(it->second);
+  auto v = r.id<view_number>();
+  if (!r.finish())
+    throw std::invalid_argument(std::string("hotstuff: stored ") + key + " is corrupt");
+  return v;
+}
+
+bytes encode_view(view_number v) {
+  codec::writer w(8);
+  w.id(v);
+  return w.take();
+}
 constexpr std::string_view status_request_tag = "bft/hotstuff/status_request/v1";
 constexpr std::string_view status_report_tag = "bft/hotstuff/status_report/v1";
 
@@ -65,10 +87,22 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
     if (b->height <= rec.exec.height || tree_.connects(*b)) tree_.insert(b);
   persisted_vote_view_ = rec.last_voted_view;
   committed_index_ = rec.exec.height.value();
-  if (auto it = state.find(asked_key); it != state.end()) {
+  asked_view_ = read_view(state, asked_key);
+  // H24: a view it proposed in before the restart is never proposed in again.
+  if (auto pv = read_view(state, proposed_key); pv > view_number{0}) pacemaker_.mark_proposed(pv);
+  // H25: the committed client table (highest committed client_seq per client).
+  const std::string cprefix = client_key_prefix;
+  for (auto it = state.lower_bound(cprefix);
+       it != state.end() && it->first.compare(0, cprefix.size(), cprefix) == 0; ++it) {
+    bytes key;
     codec::reader r(it->second);
-    asked_view_ = r.id<view_number>();
-    if (!r.finish()) throw std::invalid_argument("hotstuff: stored asked view is corrupt");
+    auto seq = r.u64();
+    if (!from_hex(std::string_view(it->first).substr(cprefix.size()), key) ||
+        key.size() != public_key{}.size() || !r.finish())
+      throw std::invalid_argument("hotstuff: stored client record is corrupt: " + it->first);
+    public_key pk{};
+    std::copy(key.begin(), key.end(), pk.begin());
+    committed_seq_[pk] = seq;
   }
   // Amnesia guard: a guard in force was persisted; an empty record while the driver says this
   // replica may have signed before starts one.
@@ -663,10 +697,31 @@ void replica::try_propose(ready& out) {
       b->state_root = it->second;
       break;
     }
-  std::set<std::pair<public_key, std::uint64_t>> in_branch;
-  for (const auto& anc : tree_.path_from_root(qc.block))
-    for (const auto& q : anc->requests) in_branch.emplace(q.client, q.client_seq);
-  for (auto it = mempool_.begin(); it != mempool_.end() && b->requests.size() < cfg_.batch_size;) {
+  take_requests(qc.block, b->requests);
+  // H24: the view is recorded as proposed in before the proposal leaves (the record goes
+  // first in this ready), so a leader that crashes now never signs another block for v.
+  pacemaker_.mark_proposed(v);
+  out.persist.push_back(persist_op{proposed_key, encode_view(v), false});
+  auto frame = encode_new_proposal(*b, *signer_, sctx()); // hashes the block once
+
+  block_ptr bp = std::move(b);
+  send(std::nullopt, frame, out);
+  on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included
+}
+
+void replica::take_requests(const digest& tip, std::vector<client_request>& into) {
+  // H25: per client, the highest client_seq committed or already in the branch being extended.
+  // A request at or below it is never proposed: executing it would be a no-op (P3), and a
+  // voter that has committed the branch by the time it votes refuses the block. Requests are
+  // taken in arrival order, then each client's are put in client_seq order.
+  std::map<public_key, std::uint64_t> high = committed_seq_;
+  for (const auto& anc : tree_.path_from_root(tip))
+    for (const auto& q : anc->requests) {
+      auto& h = high[q.client];
+      h = std::max(h, q.client_seq);
+    }
+  std::map<public_key, std::set<std::uint64_t>> taken;
+  for (auto it = mempool_.begin(); it != mempool_.end() && into.size() < cfg_.batch_size;) {
     const auto& q = it->second;
     auto c = committed_seq_.find(q.client);
     if (c != committed_seq_.end() && q.client_seq <= c->second) {
@@ -674,15 +729,24 @@ void replica::try_propose(ready& out) {
       it = mempool_.erase(it);
       continue;
     }
-    if (in_branch.emplace(q.client, q.client_seq).second) b->requests.push_back(q);
+    auto h = high.find(q.client);
+    if ((h == high.end() || q.client_seq > h->second) &&
+        taken[q.client].insert(q.client_seq).second)
+      into.push_back(q);
     ++it;
   }
-  pacemaker_.mark_proposed(v);
-  auto frame = encode_new_proposal(*b, *signer_, sctx()); // hashes the block once
-
-  block_ptr bp = std::move(b);
-  send(std::nullopt, frame, out);
-  on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included
+  // Each client's requests keep the block positions they got and take them in seq order.
+  std::map<public_key, std::vector<std::size_t>> slots;
+  for (std::size_t i = 0; i < into.size(); ++i) slots[into[i].client].push_back(i);
+  for (auto& [client, pos] : slots) {
+    if (pos.size() < 2) continue;
+    std::vector<client_request> mine;
+    for (auto i : pos) mine.push_back(std::move(into[i]));
+    std::sort(mine.begin(), mine.end(), [](const client_request& a, const client_request& b) {
+      return a.client_seq < b.client_seq;
+    });
+    for (std::size_t k = 0; k < pos.size(); ++k) into[pos[k]] = std::move(mine[k]);
+  }
 }
 
 bool replica::branch_has_requests(const digest& tip) const {
@@ -692,6 +756,7 @@ bool replica::branch_has_requests(const digest& tip) const {
 }
 
 void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
+  std::set<public_key> changed;
   for (const auto& b : blocks) {
     committed_entry e;
     e.index = b->height.value();
@@ -699,7 +764,10 @@ void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
     e.requests = b->requests;
     for (const auto& q : b->requests) {
       auto& s = committed_seq_[q.client];
-      s = std::max(s, q.client_seq);
+      if (q.client_seq > s) {
+        s = q.client_seq;
+        changed.insert(q.client);
+      }
       if (auto it = mempool_index_.find({q.client, q.client_seq}); it != mempool_index_.end()) {
         mempool_.erase(it->second);
         mempool_index_.erase(it);
@@ -707,6 +775,11 @@ void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
     }
     committed_index_ = e.index;
     out.committed.push_back(std::move(e));
+  }
+  for (const auto& c : changed) { // H25: the committed client table survives a restart
+    codec::writer w(8);
+    w.u64(committed_seq_.at(c));
+    out.persist.push_back(persist_op{client_key_prefix + to_hex(c), w.take(), false});
   }
   for (const auto& h : tree_.set_root(safety_.record().exec, keep_executed()))
     out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
@@ -782,7 +855,17 @@ void replica::on_tick(ready& out) {
     // entered on a quorum of such requests (or a QC).
     pacemaker_.on_timeout();
     auto want = std::max(pacemaker_.view().next(), pacemaker_.own_new_view(cfg_.self));
+    resend_ticks_ = 0;
     send_new_view(want, out); // repeated on every expiry: new-views may have been lost
+    sync_views(out);
+  } else if (const auto asked = pacemaker_.own_new_view(cfg_.self);
+             asked > pacemaker_.view() && ++resend_ticks_ >= cfg_.base_timeout_ticks) {
+    // H26: while it waits for a view it asked for, the replica repeats its new-view every
+    // base timeout, not only when its backed-off timer expires: new-views lost in a long
+    // fault period would otherwise be repeated only up to 2^max_backoff base timeouts after
+    // the network healed, and views resynchronise that much later (K7, seeds 448, 900157).
+    resend_ticks_ = 0;
+    send_new_view(asked, out);
     sync_views(out);
   }
 }

@@ -39,6 +39,7 @@ public:
   // Read-only views for tests and drivers.
   [[nodiscard]] const safety_record& safety_state() const { return safety_.record(); }
   [[nodiscard]] const block_tree& tree() const { return tree_; }
+  [[nodiscard]] const pacemaker& pacemaker_state() const { return pacemaker_; }
   [[nodiscard]] std::size_t mempool_size() const { return mempool_.size(); }
   [[nodiscard]] std::size_t pending_blocks() const { return pending_.size(); }
   [[nodiscard]] const engine_config& config() const { return cfg_; }
@@ -111,6 +112,8 @@ private:
   void try_vote(const block_ptr& b, ready& out);
   std::string check_validity(const block& b) const;
   void try_propose(ready& out);
+  /// The requests of a new block extending `tip` (H25), in client_seq order per client.
+  void take_requests(const digest& tip, std::vector<client_request>& into);
   /// True if a block between the executed root and `tip` (inclusive) carries requests.
   [[nodiscard]] bool branch_has_requests(const digest& tip) const;
   void on_qc(const quorum_cert& qc, ready& out);
@@ -166,6 +169,7 @@ private:
   std::optional<recovery::tracker> status_;
   bool guard_dirty_ = false;
   std::uint64_t status_ticks_ = 0;
+  std::uint64_t resend_ticks_ = 0; ///< H26: ticks since our pending new-view was last sent
   bool status_due_ = false;
 };
 

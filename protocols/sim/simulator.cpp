@@ -84,6 +84,7 @@ std::string replay_command(const options& o) {
     os << " --replicas " << o.replicas << " --seed " << o.seed << " --faults "
        << to_string(o.faults);
     if (o.byzantine > 0) os << " --byzantine " << o.byzantine;
+    if (o.late_equivocation) os << " --late-equivocation";
     if (o.honest_amnesia != options::amnesia_mode::none)
       os << " --amnesia "
          << (o.honest_amnesia == options::amnesia_mode::guarded ? "guarded" : "unguarded");
@@ -303,6 +304,11 @@ enum byz_bit : std::uint32_t {
   /// as leader, propose to some replicas a fork on an older certified block it received
   /// (`protocol_inspector::fork_variant`), sometimes with a forged QC on top.
   byz_fork = 1u << 8,
+  /// Drawn apart too (from the late stream): sign a conflicting variant of a frame it sends
+  /// and deliver it, to every other replica, only some ticks later, as one would to a replica
+  /// that restarted meanwhile. A restarted replica that forgot what it signed is caught (K4)
+  /// voting twice, which a crash-only world with honest leaders cannot show (H24).
+  byz_late = 1u << 9,
 };
 
 /// One frame on the wire, shared by every copy of a broadcast.
@@ -378,7 +384,9 @@ struct instance {
   std::uint64_t transfer_gen = 0;
   std::vector<std::shared_ptr<const wire>> history; ///< sent frames, for replay
   std::vector<std::shared_ptr<const wire>> heard;   ///< byz_fork: received statements
-  std::map<stmt_key, digest> received;              ///< K8: statements seen
+  /// byz_late: conflicting variants signed, with the time they are to be delivered.
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<const wire>>> late;
+  std::map<stmt_key, digest> received; ///< K8: statements seen
   explicit instance(std::uint64_t interval) : app(interval) {}
 };
 
@@ -400,7 +408,8 @@ public:
   explicit simulation(const options& o)
       : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)),
         fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)),
-        amnesia_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xa3e5'0000ULL)) {}
+        amnesia_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xa3e5'0000ULL)),
+        late_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x1a7e'0000ULL)) {}
 
   seed_result run() {
     setup();
@@ -580,6 +589,7 @@ private:
       in.honest = false;
       while (in.byz == 0) in.byz = static_cast<std::uint32_t>(rng_.next()) & byz_all;
       if (fork_rng_.chance(500)) in.byz |= byz_fork;
+      if (o_.late_equivocation && late_rng_.chance(500)) in.byz |= byz_late;
       note("replica ", in.idx, " is Byzantine, behaviours 0x", std::hex, in.byz, std::dec);
       if (in.byz & byz_amnesia) {
         const auto at = rng_.between(units_per_tick, stab_ > 1 ? stab_ - 1 : 1);
@@ -930,6 +940,17 @@ private:
       } else {
         route(in.idx, d, main);
       }
+    }
+    if ((in.byz & byz_late) && late_rng_.chance(300)) {
+      // Sign the conflicting variant now, deliver it to the others later (byz_late).
+      if (auto lv =
+              variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, late_rng_.next())))
+        in.late.emplace_back(now_ + late_rng_.between(5, 40) * units_per_tick, lv);
+    }
+    while ((in.byz & byz_late) && !in.late.empty() && in.late.front().first <= now_) {
+      auto lv = in.late.front().second;
+      in.late.erase(in.late.begin());
+      for (auto d : recipients(in, std::nullopt)) route(in.idx, d, lv);
     }
     if ((in.byz & byz_future) && rng_.chance(250)) {
       if (auto fv =
@@ -1317,6 +1338,7 @@ private:
   rng rng_;
   rng fork_rng_;    ///< byz_fork decisions only, so other seeds keep their draws
   rng amnesia_rng_; ///< honest amnesia draws and recovery nonces only
+  rng late_rng_;    ///< byz_late decisions only (--late-equivocation)
   crypto::fake_verifier verifier_;
   validator_set vs_;
   std::size_t n_ = 0, f_ = 0;

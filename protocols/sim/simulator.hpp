@@ -119,6 +119,11 @@ struct options {
   /// wiped replica counts as faulty for K7 (liveness is owed only with at most f faulty).
   enum class amnesia_mode : std::uint8_t { none, guarded, unguarded };
   amnesia_mode honest_amnesia = amnesia_mode::none;
+  /// `--late-equivocation`: a Byzantine replica may also (drawn from a stream of its own,
+  /// half of them) sign a conflicting variant of a frame and deliver it to everyone only 5-40
+  /// ticks later, when a replica may have crashed and restarted meanwhile. Off by default so
+  /// the recorded seeds replay as before.
+  bool late_equivocation = false;
   // Engine knobs the simulator sets (small, so short runs reach checkpoints and timeouts).
   std::uint64_t checkpoint_interval = 8;
   std::uint64_t base_timeout_ticks = 10;

@@ -4,8 +4,9 @@
 #   sim_crash_test.sh BFT PROTOCOL campaign SEEDS  -> every seed keeps K1-K9 (K2, K4: no honest
 #                                                     replica contradicts what it signed before
 #                                                     a crash)
-#   sim_crash_test.sh BFT PROTOCOL mutant SEEDS NAME -> positive control: the seeded bug NAME
-#                                                     must make some seed fail with K4
+#   sim_crash_test.sh BFT PROTOCOL mutant SEEDS NAME [ARGS] -> positive control: the seeded bug
+#                                                     NAME must make some seed fail with K4
+#                                                     (ARGS go to bft sim)
 set -uo pipefail
 bft="$1"
 protocol="$2"
@@ -28,8 +29,9 @@ campaign)
   ;;
 mutant)
   name="$5"
+  shift 5 # further arguments go to bft sim (a world in which the mutant can show)
   "$bft" sim --protocol "$protocol" --replicas 4 --faults crash --seeds "$seeds" \
-    --mutant "$name" >"$out" 2>&1
+    --mutant "$name" "$@" >"$out" 2>&1
   rc=$?
   tail -n 2 "$out"
   [ "$rc" -ne 0 ] || { echo "FAIL: mutant $name survived $seeds crash-restart seeds"; exit 1; }

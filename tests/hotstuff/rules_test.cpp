@@ -463,17 +463,25 @@ TEST_CASE("H21: a timer starts on entering each view and doubles on each expiry"
   auto& r = c.at(3);
   CHECK(r.status().view == view_number{1});
   std::uint64_t ticks = 0;
+  std::uint64_t since_send = 0;
   std::vector<std::uint64_t> expiries;
+  std::vector<std::uint64_t> gaps; // ticks between two new-views
   std::vector<std::uint64_t> asked;
   for (int k = 0; k < 80 && expiries.size() < 3; ++k) {
+    const auto before = r.pacemaker_state().consecutive_timeouts();
     auto out = feed(c, 3, ev::tick{});
     ++ticks;
+    ++since_send;
+    if (r.pacemaker_state().consecutive_timeouts() > before) {
+      expiries.push_back(ticks);
+      ticks = 0;
+    }
     for (const auto& m : out.messages) {
       auto d = decode(m.frame);
       if (d && d->type == msg_type::new_view) {
-        expiries.push_back(ticks);
+        gaps.push_back(since_send);
         asked.push_back(std::get<new_view>(d->msg).view.value());
-        ticks = 0;
+        since_send = 0;
       }
     }
   }
@@ -481,7 +489,10 @@ TEST_CASE("H21: a timer starts on entering each view and doubles on each expiry"
   CHECK(expiries[0] == 5);
   CHECK(expiries[1] == 10);
   CHECK(expiries[2] == 20);
-  CHECK(asked == std::vector<std::uint64_t>{2, 2, 2}); // asks again for nextView
+  // H26: between expiries the new-view is repeated every base timeout, for the same view.
+  REQUIRE(gaps.size() == 7); // 5 | 5 5 | 5 5 5 5
+  for (auto g : gaps) CHECK(g == 5);
+  CHECK(asked == std::vector<std::uint64_t>(7, 2)); // asks again for nextView
   CHECK(r.status().view_changing);
   CHECK(r.status().view == view_number{1}); // alone, it cannot race ahead
   // With the others back, the timeout certificate forms and everybody enters view 2.

@@ -112,6 +112,10 @@ struct search_plan {
   std::vector<std::pair<std::size_t, std::size_t>> worlds{{4, 0}, {4, 1}};
   std::vector<std::string> schedules;
   bool prefer_safety = false;
+  /// Worlds searched after `worlds`, seeds 1..late_seeds, with --late-equivocation (a
+  /// Byzantine replica that delivers a conflicting variant later, after restarts).
+  std::vector<std::pair<std::size_t, std::size_t>> late_worlds;
+  std::uint64_t late_seeds = 0;
 };
 
 /// FINDINGS.md F5: the gapped-chain schedule (twins A = 0 and B = 4, honest 1-3). Replica 1
@@ -154,6 +158,16 @@ bool caught(const options& o_in, const mutant_entry& m, const search_plan& plan,
         t.seed = s;
         t.replicas = n;
         t.byzantine = byzantine;
+        if (try_one(t, safety_only)) return true;
+      }
+    }
+    for (const auto& [n, byzantine] : plan.late_worlds) {
+      for (std::uint64_t s = 1; s <= plan.late_seeds; ++s) {
+        auto t = o;
+        t.seed = s;
+        t.replicas = n;
+        t.byzantine = byzantine;
+        t.late_equivocation = true;
         if (try_one(t, safety_only)) return true;
       }
     }
@@ -299,10 +313,14 @@ TEST_CASE("hotstuff: with more than f Byzantine replicas the checkers report vio
 }
 TEST_CASE("hotstuff: every seeded mutant is caught by a campaign or by Twins") {
   // FINDINGS.md F5: the forking Byzantine leader (n = 7, one Byzantine replica) breaks
-  // agreement (K1) under the first three; vote_before_persist breaks K4; the gapped-chain
-  // Twins schedule breaks K1 under commit_gapped_chain.
+  // agreement (K1) under the first three; vote_before_persist breaks K4 once a Byzantine
+  // leader delivers a second block for a view to a replica that restarted in it (honest
+  // leaders never sign two, H24); the gapped-chain Twins schedule breaks K1 under
+  // commit_gapped_chain.
   search_plan plan;
   plan.worlds.emplace_back(7, 1);
+  plan.late_worlds.emplace_back(4, 1);
+  plan.late_seeds = 1500;
   plan.schedules.emplace_back(gapped_chain_schedule);
   plan.prefer_safety = true;
   mutants("hotstuff", plan, {},

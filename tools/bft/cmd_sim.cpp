@@ -29,6 +29,7 @@ struct sim_args {
   std::int64_t scenario = -1;
   bool verbose = false;
   std::string amnesia = "none";
+  bool late = false;
 };
 
 const char* checker_name(const std::string& id) {
@@ -70,6 +71,7 @@ int run(const sim_args& a) {
     throw bft::cli::command_error{"bft sim: --faults must be none, network, crash or all, not '" +
                                   a.faults + "'"};
   o.faults = *fm;
+  o.late_equivocation = a.late;
   if (a.amnesia == "guarded")
     o.honest_amnesia = options::amnesia_mode::guarded;
   else if (a.amnesia == "unguarded")
@@ -184,6 +186,9 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--amnesia", args->amnesia,
                   "none, guarded or unguarded: one honest replica restarts with its record "
                   "deleted, with or without the amnesia guard (default none)");
+  cmd->add_flag("--late-equivocation", args->late,
+                "a Byzantine replica may deliver a conflicting variant of what it signed "
+                "5-40 ticks later, when a replica may have restarted meanwhile");
   cmd->add_option("--faults", args->faults, "none, network, crash or all (default all)");
   cmd->add_option("--ticks", args->ticks, "virtual ticks per seed (default 400; Twins 200)");
   cmd->add_option("--mutant", args->mutant, "switch on a seeded engine bug by name");
