@@ -47,8 +47,6 @@ bytes encode_view(view_number v) {
   w.id(v);
   return w.take();
 }
-constexpr std::string_view status_request_tag = "bft/hotstuff/status_request/v1";
-constexpr std::string_view status_report_tag = "bft/hotstuff/status_report/v1";
 
 /// The cache key of a verified QC: its statement and a digest of all of its bytes, so a copy
 /// of a verified statement with other (say, corrupted) signatures is verified on its own.
@@ -157,88 +155,6 @@ ready replica::step(const event& e) {
     out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// Amnesia guard (README "Amnesia guard", protocols/common/recovery.hpp)
-
-bool replica::guarded() const {
-  return guard_ && (!guard_->learned || pacemaker_.view().value() <= guard_->view_bound + 1);
-}
-
-bool replica::guard_forbids(view_number v) const {
-  // A vote or proposal of view v needs view v entered on a QC of v-1 or a quorum asking for v:
-  // an honest member of that quorum reported at least v-1, so v <= V+1 for everything this
-  // replica may have signed before it lost its record.
-  return guard_ && (!guard_->learned || v.value() <= guard_->view_bound + 1);
-}
-
-recovery::frame_signing replica::status_signing() const {
-  return {status_request_tag, status_report_tag, cfg_.chain_id, cfg_.epoch};
-}
-
-void replica::send_status_request(ready& out) {
-  if (!status_) return;
-  send(std::nullopt,
-       status_signing().seal(status_request_type,
-                             recovery::status_request{cfg_.self, status_->nonce()}, *signer_),
-       out);
-}
-
-bool replica::on_status_frame(const ev::received& r, ready& out) {
-  auto env = codec::peek_envelope(r.frame);
-  if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
-  auto opened = recovery::open_frame(r.frame);
-  if (!opened) {
-    out.rejected.push_back({r.from, "malformed status frame"});
-    return true;
-  }
-  const auto fs = status_signing();
-  const byte_view body = opened->body;
-  auto check = [&](replica_id signer, std::string_view tag) {
-    return opened->signed_by(signer, tag, fs, cfg_.validators, cfg_.self, *verifier_);
-  };
-  if (env->type == status_request_type) {
-    auto m = recovery::decode_request(status_request_type, body);
-    if (!m || !check(m->sender, status_request_tag)) {
-      out.rejected.push_back({r.from, "status request: malformed or badly signed"});
-      return true;
-    }
-    if (guarded()) return true; // our own view is no bound for anyone yet
-    recovery::status_report rep;
-    rep.sender = cfg_.self;
-    rep.nonce = m->nonce;
-    const auto& rec = safety_.record();
-    rep.view = std::max({pacemaker_.view(), pacemaker_.own_new_view(cfg_.self), asked_view_,
-                         rec.last_voted_view, rec.high_qc.view})
-                   .value();
-    if (guard_) rep.view = std::max(rep.view, guard_->view_bound + 1);
-    rep.index = tree_.root().height.value();
-    codec::writer w;
-    rec.high_qc.encode(w);
-    rep.proof = w.take();
-    send(m->sender, fs.seal(status_report_type, rep, *signer_), out);
-    return true;
-  }
-  auto m = recovery::decode_report(status_report_type, body);
-  if (!m || !check(m->sender, status_report_tag)) {
-    out.rejected.push_back({r.from, "status report: malformed or badly signed"});
-    return true;
-  }
-  if (!status_ || m->nonce != status_->nonce()) return true; // not ours, or stale
-  codec::reader qr(m->proof);
-  auto qc = quorum_cert::decode(qr);
-  if (!qr.finish() || !check_qc(qc)) {
-    out.rejected.push_back({r.from, "status report carries an invalid QC"});
-    return true;
-  }
-  on_qc(qc, out); // catch up with the view at once
-  if (status_->add(*m)) {
-    guard_ = status_->bounds();
-    guard_dirty_ = true;
-    status_.reset();
-  }
-  return true;
 }
 
 engine_status replica::status() const {
@@ -709,52 +625,6 @@ void replica::try_propose(ready& out) {
   on_proposal(bp, frame, cfg_.self, true, out); // H18: broadcast, self included
 }
 
-void replica::take_requests(const digest& tip, std::vector<client_request>& into) {
-  // H25: per client, the highest client_seq committed or already in the branch being extended.
-  // A request at or below it is never proposed: executing it would be a no-op (P3), and a
-  // voter that has committed the branch by the time it votes refuses the block. Requests are
-  // taken in arrival order, then each client's are put in client_seq order.
-  std::map<public_key, std::uint64_t> high = committed_seq_;
-  for (const auto& anc : tree_.path_from_root(tip))
-    for (const auto& q : anc->requests) {
-      auto& h = high[q.client];
-      h = std::max(h, q.client_seq);
-    }
-  std::map<public_key, std::set<std::uint64_t>> taken;
-  for (auto it = mempool_.begin(); it != mempool_.end() && into.size() < cfg_.batch_size;) {
-    const auto& q = it->second;
-    auto c = committed_seq_.find(q.client);
-    if (c != committed_seq_.end() && q.client_seq <= c->second) {
-      mempool_index_.erase({q.client, q.client_seq});
-      it = mempool_.erase(it);
-      continue;
-    }
-    auto h = high.find(q.client);
-    if ((h == high.end() || q.client_seq > h->second) &&
-        taken[q.client].insert(q.client_seq).second)
-      into.push_back(q);
-    ++it;
-  }
-  // Each client's requests keep the block positions they got and take them in seq order.
-  std::map<public_key, std::vector<std::size_t>> slots;
-  for (std::size_t i = 0; i < into.size(); ++i) slots[into[i].client].push_back(i);
-  for (auto& [client, pos] : slots) {
-    if (pos.size() < 2) continue;
-    std::vector<client_request> mine;
-    for (auto i : pos) mine.push_back(std::move(into[i]));
-    std::sort(mine.begin(), mine.end(), [](const client_request& a, const client_request& b) {
-      return a.client_seq < b.client_seq;
-    });
-    for (std::size_t k = 0; k < pos.size(); ++k) into[pos[k]] = std::move(mine[k]);
-  }
-}
-
-bool replica::branch_has_requests(const digest& tip) const {
-  for (const auto& b : tree_.path_from_root(tip))
-    if (!b->requests.empty()) return true;
-  return false;
-}
-
 void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
   std::set<public_key> changed;
   for (const auto& b : blocks) {
@@ -870,114 +740,10 @@ void replica::on_tick(ready& out) {
   }
 }
 
-void replica::on_requests(const ev::client_requests& e, ready& out) {
-  for (const auto& q : e.requests) {
-    // The driver may have checked the signatures already (e.verified); peers' copies of a
-    // request (in blocks) are verified in on_proposal unless they match what was admitted here.
-    if (!e.verified && !verifier_->verify(q.client,
-                                          codec::signing_bytes(client_request::sign_tag,
-                                                               cfg_.chain_id, cfg_.epoch, q.body()),
-                                          q.sig)) {
-      out.rejected.push_back({std::nullopt, "client request with a bad signature"});
-      continue;
-    }
-    auto c = committed_seq_.find(q.client);
-    if (c != committed_seq_.end() && q.client_seq <= c->second) continue; // already committed
-    if (mempool_index_.count({q.client, q.client_seq}) != 0) continue;
-    if (mempool_.size() >= max_mempool) {
-      out.rejected.push_back({std::nullopt, "mempool full"});
-      continue;
-    }
-    mempool_index_.emplace(std::make_pair(q.client, q.client_seq), arrivals_);
-    mempool_.emplace(arrivals_++, q);
-  }
-}
-
 void replica::on_executed(const ev::executed& e) {
   if (e.index > committed_index_) return; // not something we committed
   roots_[e.index] = e.state_root;
   while (roots_.size() > 16) roots_.erase(roots_.begin());
-}
-
-bool replica::waited_for(const digest& h) const {
-  for (const auto& [hash, p] : pending_)
-    if (p.blk->parent == h) return true;
-  return false;
-}
-
-void replica::fetch(const digest& h, replica_id peer, ready& out) {
-  if (fetches_.count(h) != 0 || fetches_.size() >= 64) return;
-  if (peer == cfg_.self) peer = next_peer(peer);
-  if (cfg_.fetch_delay_ticks > 0) { // the block may be on its way: ask on a later tick
-    fetches_.emplace(h, fetch_state{peer, 0, 0, false});
-    return;
-  }
-  fetches_.emplace(h, fetch_state{peer, 0, 0});
-  send(peer, encode_block_request({cfg_.self, h, fetch_batch}, *signer_, sctx()), out);
-}
-
-void replica::maybe_state_transfer(replica_id from, ready& out) {
-  if (transfer_) return;
-  // Pending blocks are hash-linked and QC-verified. A block c with a child c1 and grandchild
-  // c2 of consecutive views, c2 itself certified, is committed (H14); its carried
-  // (exec_index, state_root) is then certified by a quorum, and we can anchor there if we
-  // know the hash of the block at exec_index.
-  std::map<digest, block_ptr> by_hash;
-  std::map<digest, digest> child_of; // parent -> a child (hash-linked chain)
-  std::set<digest> certified;
-  for (const auto& [h, p] : pending_) {
-    by_hash[h] = p.blk;
-    child_of[p.blk->parent] = h;
-    certified.insert(p.blk->justify.block);
-  }
-  certified.insert(safety_.record().high_qc.block);
-  std::optional<transfer_target> best;
-  for (const auto& [h, c] : by_hash) {
-    auto c1 = child_of.find(h);
-    if (c1 == child_of.end()) continue;
-    auto c2 = child_of.find(c1->second);
-    if (c2 == child_of.end() || certified.count(c2->second) == 0) continue;
-    const auto& b1 = by_hash[c1->second];
-    const auto& b2 = by_hash[c2->second];
-    if (b1->view != c->view.next() || b2->view != b1->view.next()) continue;
-    if (c->exec_index <= tree_.root().height.value()) continue;
-    // The block at exec_index: a pending block, or the parent of one.
-    std::optional<chain_root> at;
-    for (const auto& [h2, p] : by_hash) {
-      if (p->height.value() == c->exec_index && tree_.extends(h, h2, p->height))
-        at = chain_root{h2, p->height, p->view};
-      if (p->height.value() == c->exec_index + 1)
-        at = chain_root{p->parent, p->justify.height, p->justify.view};
-    }
-    if (!at) continue;
-    if (!best || c->exec_index > best->index)
-      best = transfer_target{c->exec_index, c->state_root, *at, 0};
-  }
-  if (!best) return;
-  transfer_ = best;
-  state_transfer_request req{best->index, best->root, {}};
-  req.sources.push_back(from);
-  for (const auto& m : cfg_.validators.members())
-    if (m.id != cfg_.self && m.id != from) req.sources.push_back(m.id);
-  out.state_transfer = req;
-}
-
-void replica::on_state_installed(const ev::state_installed& e, ready& out) {
-  if (!transfer_ || transfer_->index != e.index || transfer_->root != e.state_root) {
-    out.rejected.push_back({std::nullopt, "state installed that was not asked for"});
-    return;
-  }
-  auto at = transfer_->at;
-  transfer_.reset();
-  safety_.set_exec(at);
-  dirty_ = true;
-  committed_index_ = at.height.value();
-  roots_[e.index] = e.state_root;
-  for (const auto& h : tree_.set_root(at, keep_executed()))
-    out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
-  fetches_.clear();
-  prune();
-  deliver_pending(out);
 }
 
 } // namespace bft::hotstuff
