@@ -8,7 +8,6 @@ constexpr std::string_view status_request_tag = "bft/hotstuff/status_request/v1"
 constexpr std::string_view status_report_tag = "bft/hotstuff/status_report/v1";
 } // namespace
 
-
 bool replica::guarded() const {
   return guard_ && (!guard_->learned || pacemaker_.view().value() <= guard_->view_bound + 1);
 }
