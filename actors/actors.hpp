@@ -139,6 +139,8 @@ struct install_request {
 struct install_answer {
   bool ok = false;
   std::string error;
+  /// The installed state's exactly-once table (ev::state_installed::client_seqs).
+  std::vector<std::pair<public_key, std::uint64_t>> client_seqs;
 };
 /// A client's exactly-once record, as the state machine holds it now.
 struct session_answer {

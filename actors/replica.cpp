@@ -187,7 +187,7 @@ void install(replica_self self, bytes snapshot) {
         if (st.catchup) st.catchup->on_installed();
         st.log->info("replica installs certified snapshot node={} index={}", st.cfg.id.self.value(),
                      index);
-        step(self, ev::state_installed{index, root});
+        step(self, ev::state_installed{index, root, std::move(a.client_seqs)});
       });
 }
 

@@ -178,7 +178,7 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
         st.keep_snapshot(req.index, req.root, std::move(req.snapshot));
         st.log->info("state installs snapshot node={} index={} keys={}", st.self.value(), req.index,
                      st.kv.size());
-        return install_answer{true, {}};
+        return install_answer{true, {}, st.kv.client_seqs()};
       },
   };
 }

@@ -56,6 +56,10 @@ struct executed {
 struct state_installed {
   std::uint64_t index = 0;
   digest state_root{};
+  /// The installed application's exactly-once table: per client, the highest executed
+  /// client_seq (the driver reads it from the snapshot it checked against `state_root`). The
+  /// engine learns from it what the skipped entries committed (HotStuff H25); may be empty.
+  std::vector<std::pair<public_key, std::uint64_t>> client_seqs;
 };
 } // namespace ev
 

@@ -646,14 +646,18 @@ void replica::commit(const std::vector<block_ptr>& blocks, ready& out) {
     committed_index_ = e.index;
     out.committed.push_back(std::move(e));
   }
+  persist_clients(changed, out);
+  for (const auto& h : tree_.set_root(safety_.record().exec, keep_executed()))
+    out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
+  prune();
+}
+
+void replica::persist_clients(const std::set<public_key>& changed, ready& out) {
   for (const auto& c : changed) { // H25: the committed client table survives a restart
     codec::writer w(8);
     w.u64(committed_seq_.at(c));
     out.persist.push_back(persist_op{client_key_prefix + to_hex(c), w.take(), false});
   }
-  for (const auto& h : tree_.set_root(safety_.record().exec, keep_executed()))
-    out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
-  prune();
 }
 
 void replica::prune() {

@@ -124,6 +124,8 @@ private:
   void maybe_state_transfer(replica_id from, ready& out);
   void commit(const std::vector<block_ptr>& blocks, ready& out);
   void prune();
+  /// H25: persists the committed table's entries of `changed` clients.
+  void persist_clients(const std::set<public_key>& changed, ready& out);
   void send(std::optional<replica_id> to, bytes frame, ready& out);
   void persist_if_dirty(ready& out);
   [[nodiscard]] bool mutant(std::uint64_t bit) const { return (cfg_.mutants & bit) != 0; }

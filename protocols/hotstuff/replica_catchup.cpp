@@ -78,6 +78,16 @@ void replica::on_state_installed(const ev::state_installed& e, ready& out) {
   dirty_ = true;
   committed_index_ = at.height.value();
   roots_[e.index] = e.state_root;
+  // H25: what the skipped blocks committed, from the installed application's table.
+  std::set<public_key> changed;
+  for (const auto& [client, seq] : e.client_seqs) {
+    auto& s = committed_seq_[client];
+    if (seq > s) {
+      s = seq;
+      changed.insert(client);
+    }
+  }
+  persist_clients(changed, out);
   for (const auto& h : tree_.set_root(at, keep_executed()))
     out.persist.push_back(persist_op{block_key_prefix + to_hex(h), {}, true});
   fetches_.clear();

@@ -719,7 +719,7 @@ private:
       ++result_.cov.state_transfers;
       trace(0x57a7e, in.idx, s.index);
       note("state installed at ", in.idx, " index ", s.index);
-      feed(in, ev::state_installed{s.index, s.root()});
+      feed(in, ev::state_installed{s.index, s.root(), {s.last_seq.begin(), s.last_seq.end()}});
       return;
     }
     case ev_kind::fetch_timeout:

@@ -90,6 +90,13 @@ std::optional<std::string> kv_state_machine::read(const std::string& key) const 
   return it->second;
 }
 
+std::vector<std::pair<public_key, std::uint64_t>> kv_state_machine::client_seqs() const {
+  std::vector<std::pair<public_key, std::uint64_t>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [client, s] : sessions_) out.emplace_back(client, s.last_seq);
+  return out;
+}
+
 const client_session* kv_state_machine::session(const public_key& client) const {
   auto it = sessions_.find(client);
   return it == sessions_.end() ? nullptr : &it->second;

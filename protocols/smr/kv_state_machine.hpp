@@ -51,6 +51,8 @@ public:
 
   [[nodiscard]] std::optional<std::string> read(const std::string& key) const;
   [[nodiscard]] const client_session* session(const public_key& client) const;
+  /// Per client, the highest executed client_seq (ev::state_installed::client_seqs).
+  [[nodiscard]] std::vector<std::pair<public_key, std::uint64_t>> client_seqs() const;
   [[nodiscard]] std::uint64_t applied_index() const { return applied_index_; }
   [[nodiscard]] std::size_t size() const { return data_.size(); }
   /// SHA3-256 over data and sessions; cheap when little changed since the last call. Leaf

@@ -138,7 +138,13 @@ public:
         roots_[i] = h->second;
         history_[i][st->index] = h->second;
         transfers_.push_back({i, st->index});
-        step(i, ev::state_installed{st->index, st->state_root});
+        // The source application's exactly-once table at the snapshot's index.
+        std::map<public_key, std::uint64_t> seqs;
+        for (const auto& e : committed_[src.value()])
+          if (e.index <= st->index)
+            for (const auto& q : e.requests)
+              seqs[q.client] = std::max(seqs[q.client], q.client_seq);
+        step(i, ev::state_installed{st->index, st->state_root, {seqs.begin(), seqs.end()}});
         break;
       }
     }

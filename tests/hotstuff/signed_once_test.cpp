@@ -160,3 +160,25 @@ TEST_CASE("H25: a client's requests taken into one block are in client_seq order
   CHECK(seqs5 == std::vector<std::uint64_t>{2, 3});
   CHECK(ps[0]->requests.size() == 3);
 }
+
+TEST_CASE("H25: after a state transfer the leader knows what the skipped blocks committed") {
+  cluster c(4, 0, 2);
+  const auto q = make_request(8, 1, c.config());
+  c.set_down(3, true);
+  for (std::size_t i = 0; i < 3; ++i) c.step(i, ev::client_requests{{q}});
+  c.run(150); // q commits early; peers prune far past it
+  REQUIRE(times_committed(c, 0, q) == 1);
+  c.set_down(3, false);
+  c.run(80);
+  REQUIRE_FALSE(c.transfers().empty());
+  REQUIRE(c.transfers().front().first == 3u);
+  CHECK(times_committed(c, 3, q) == 0); // skipped by the snapshot
+  // The table came with the snapshot and is persisted: a retransmission of q is not proposed.
+  CHECK(c.store(3).count("hotstuff/client/" + to_hex(q.client)) == 1);
+  c.step(3, ev::client_requests{{q}});
+  CHECK(c.at(3).mempool_size() == 0);
+  c.submit_all({q});
+  c.run(40);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(times_committed(c, i, q) <= 1);
+  CHECK_FALSE(invalid_proposal_rejected(c));
+}

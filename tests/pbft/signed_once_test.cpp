@@ -21,7 +21,7 @@ TEST_CASE("new-view row: a new primary restarted right after its new-view sends 
   auto first = sent_of(c, 1, msg_type::new_view);
   REQUIRE(first.size() == 1);
   REQUIRE(c.stores[1].count("pbft/nv") == 1); // persisted in the ready that sent it
-  c.pool.clear();                              // lost with the crash
+  c.pool.clear();                             // lost with the crash
   c.restart(1);
   CHECK(c.r(1).view() == view_number{1});
   CHECK_FALSE(c.r(1).view_changing());
