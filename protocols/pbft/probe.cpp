@@ -12,6 +12,7 @@ bytes encode_probe(std::uint16_t type, const probe_position& p) {
   w.id(p.view);
   w.boolean(p.changing);
   w.u64(p.executed);
+  w.boolean(p.progressing);
   return w.take();
 }
 
@@ -25,6 +26,7 @@ std::optional<probe_position> decode_probe(std::uint16_t type, byte_view frame) 
   p.view = r.id<view_number>();
   p.changing = r.boolean();
   p.executed = r.u64();
+  p.progressing = r.boolean();
   if (!r.finish()) return std::nullopt;
   return p;
 }

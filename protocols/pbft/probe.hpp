@@ -4,7 +4,7 @@
 /// is behind. `from` must be the sender the transport proved (ev::received::from); nothing in
 /// them is safety-relevant (a lie can only delay a view change or cost a retransmission).
 ///
-///   probe (0x010C):        from, round, view, view-changing, last executed
+///   probe (0x010C):        from, round, view, view-changing, last executed, progressing
 ///   probe answer (0x010D): the same fields for the answering replica; `round` echoes the
 ///                          probe's round
 #include <cstdint>
@@ -26,6 +26,8 @@ struct probe_position {
   view_number view{0};
   bool changing = false;
   std::uint64_t executed = 0;
+  /// It executed something within the last base timeout: its primary orders.
+  bool progressing = false;
   friend bool operator==(const probe_position&, const probe_position&) = default;
 };
 

@@ -690,6 +690,7 @@ void replica::try_execute() {
     progressed = true;
   }
   if (progressed) {
+    executed_tick_ = now_;
     probing_ = false; // the deadline is re-armed below
     if (!view_changing_) timeout_ = std::max<std::uint64_t>(1, cfg_.base_timeout_ticks);
     view_deadline_.reset();

@@ -280,7 +280,8 @@ private:
   bool behind_ = false;                 ///< a peer of our view reported more executed
   std::uint64_t last_probe_ = 0;
   std::uint64_t executed_at_probe_ = 0;
-  std::map<replica_id, probe_position> answers_;       ///< latest answer per peer, this episode
+  std::uint64_t executed_tick_ = 0;              ///< tick of the last execution or installed state
+  std::map<replica_id, probe_position> answers_; ///< latest answer per peer, this episode
   std::map<replica_id, std::uint64_t> answered_round_; ///< last probe round answered per peer
   std::map<replica_id, std::uint64_t> resent_for_;     ///< tick of the last catch-up per peer
   ready* out_ = nullptr;

@@ -14,6 +14,7 @@ probe_position replica::position() const {
   p.view = view_;
   p.changing = view_changing_;
   p.executed = last_executed_;
+  p.progressing = last_executed_ > 0 && now_ - executed_tick_ < cfg_.base_timeout_ticks;
   return p;
 }
 
@@ -126,15 +127,17 @@ void replica::answer_probe(const probe_position& p) {
 void replica::decide_probe() {
   // P31: the peers that make a view change of ours pointless. In our view and normal: if we
   // are changing to it, it was entered (its new-view comes with the answer); if we are in
-  // it, its primary still orders (the peer executed more than we did: we are behind, not the
-  // primary). Normal in a later view: its new-view comes too. f+1 of them include an honest
-  // one, so the cluster is not stuck where we are: we catch up instead of moving on alone.
+  // it, its primary still orders (the peer executed more than we did, or executed something
+  // within the last timeout: we are behind, or our requests are, not the primary; a catch-up
+  // by state transfer can make our number equal to the one a peer answered a moment ago). Normal in
+  // a later view: its new-view comes too. f+1 of them include an honest one, so the cluster is not
+  // stuck where we are: we catch up instead of moving on alone.
   std::vector<replica_id> hold;
   std::vector<replica_id> heard{cfg_.self};
   for (const auto& [who, a] : answers_) {
     heard.push_back(who);
-    const bool here =
-        a.view == view_ && !a.changing && (view_changing_ || a.executed > last_executed_);
+    const bool here = a.view == view_ && !a.changing &&
+                      (view_changing_ || a.executed > last_executed_ || a.progressing);
     const bool further = a.view > view_ && !a.changing;
     if (here || further) hold.push_back(who);
   }
