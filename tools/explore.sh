@@ -10,11 +10,11 @@
 #            (10,000,000 + (first 7 hex digits of HEAD) * 1,000), or from BFT_EXPLORE_FIRST
 #
 # Settings, for both protocols: no Byzantine replica; one Byzantine replica; one Byzantine
-# replica with --late-equivocation; the amnesia guard. Each failure prints its replay command
+# replica with --late-equivocation; the amnesia guard; one Byzantine replica with --pause. Each failure prints its replay command
 # (and it belongs in tests/sim/regression_seeds.txt once understood). Exit 1 on any failure.
 #
-# Long campaign (not in CI): tools/explore.sh build/tools/bft 25000 <first> per setting gives
-# 100,000 seeds per protocol with a Byzantine replica.
+# Long campaign (not in CI): tools/explore.sh build/tools/bft 20000 <first> runs 20,000 seeds
+# per setting: 100,000 per protocol, 80,000 of them with a Byzantine replica.
 set -uo pipefail
 bft="$1"
 seeds="${2:-300}"
@@ -38,6 +38,7 @@ settings=(
   "--faults all --byzantine 1"
   "--faults all --byzantine 1 --late-equivocation"
   "--faults all --amnesia guarded"
+  "--faults all --byzantine 1 --pause"
 )
 out="$(mktemp "${TMPDIR:-/tmp}/bft-explore-XXXXXX")"
 trap 'rm -f "$out"' EXIT

@@ -338,7 +338,7 @@ ready replica::step(const event& e) {
 }
 
 void replica::on_frame(replica_id from, const bytes& frame) {
-  if (on_status_frame(from, frame)) return;
+  if (on_status_frame(from, frame) || on_probe_frame(from, frame)) return;
   auto t = frame_type(frame);
   if (!t) {
     reject(from, "frame is not a PBFT frame of a supported version");
@@ -690,6 +690,8 @@ void replica::try_execute() {
     progressed = true;
   }
   if (progressed) {
+    executed_tick_ = now_;
+    probing_ = false; // the deadline is re-armed below
     if (!view_changing_) timeout_ = std::max<std::uint64_t>(1, cfg_.base_timeout_ticks);
     view_deadline_.reset();
     if (view_changing_) check_view_change_quorum();
@@ -839,14 +841,19 @@ void replica::on_tick() {
   relay_late();
   if (view_deadline_ && now_ >= *view_deadline_) {
     view_deadline_.reset();
-    if (view_changing_) timeout_ = std::min(timeout_ * 2, max_timeout_ticks); // P28
-    start_view_change(view_number{view_.value() + 1});
+    on_timer_expired(); // P31: asks where the others are, then P20 / P28
   }
   propose(false);
   if (now_ - last_resend_ >= resend_interval_) resend();
+  if (probe_due()) send_probe();
   // A guarded replica keeps asking: reports bound it first, then bring the new-views that
   // move it along while it may not join view changes.
   if (guarded() && now_ - last_status_request_ >= timeout_) send_status_request();
+}
+
+void replica::time_out() {
+  if (view_changing_) timeout_ = std::min(timeout_ * 2, max_timeout_ticks); // P28
+  start_view_change(view_number{view_.value() + 1});
 }
 
 void replica::relay_late() {
@@ -941,6 +948,7 @@ void replica::start_view_change(view_number v) {
   // Amnesia guard: an observer stays in its view and follows new-views (status reports carry
   // them); the timer is re-armed by the next execution.
   if (view_change_forbidden(v)) return;
+  probing_ = false;
   view_ = v;
   view_changing_ = true;
   view_deadline_.reset();
@@ -1177,6 +1185,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   if (plan.min_s.seq > stable_.seq) make_stable(plan.min_s); // P25/P30
   view_ = v;
   view_changing_ = false;
+  probing_ = false;
   own_vc_.clear();
   last_nv_ = nv_frame;
   last_nv_view_ = v;

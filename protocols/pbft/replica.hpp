@@ -23,6 +23,7 @@
 #include "protocols/common/engine.hpp"
 #include "protocols/common/recovery.hpp"
 #include "protocols/pbft/messages.hpp"
+#include "protocols/pbft/probe.hpp"
 #include "protocols/pbft/view_change_logic.hpp"
 
 namespace bft::pbft {
@@ -57,6 +58,9 @@ public:
   /// record; the learned bound, if any.
   [[nodiscard]] bool guarded() const;
   [[nodiscard]] std::optional<recovery::guard_state> guard() const { return guard_; }
+  /// P31: the view-change timer expired and the replica waits for its peers' positions
+  /// before it starts (or escalates) the view change.
+  [[nodiscard]] bool probing() const { return probing_; }
   /// Envelope types of the amnesia guard's status messages (recovery.hpp).
   static constexpr std::uint16_t status_request_type = 0x010A;
   static constexpr std::uint16_t status_report_type = 0x010B;
@@ -124,6 +128,18 @@ private:
   /// True if a view-change or new-view for `target` could contradict a forgotten one or omit
   /// a forgotten prepared certificate.
   [[nodiscard]] bool view_change_forbidden(view_number target) const;
+
+  // P31: where are the others (replica_probe.cpp)
+  /// The view-change timer expired: probe the peers first (unless guarded).
+  void on_timer_expired();
+  /// The expiry action of P20/P28: view-change for view_ + 1 (doubled timeout if changing).
+  void time_out();
+  bool on_probe_frame(replica_id from, const bytes& frame);
+  void send_probe();
+  void decide_probe();
+  void answer_probe(const probe_position& p);
+  [[nodiscard]] bool probe_due() const;
+  [[nodiscard]] probe_position position() const;
 
   // normal case
   void propose(bool force);
@@ -257,6 +273,17 @@ private:
   bool guard_dirty_ = false;
   bool status_due_ = false;
   std::uint64_t last_status_request_ = 0;
+  // P31 (README "Where are the others")
+  std::uint64_t probe_round_ = 0;
+  std::uint64_t probe_first_round_ = 0; ///< first round of the current probing episode
+  bool probing_ = false;                ///< the timer expired; the action waits for answers
+  bool behind_ = false;                 ///< a peer of our view reported more executed
+  std::uint64_t last_probe_ = 0;
+  std::uint64_t executed_at_probe_ = 0;
+  std::uint64_t executed_tick_ = 0;              ///< tick of the last execution or installed state
+  std::map<replica_id, probe_position> answers_; ///< latest answer per peer, this episode
+  std::map<replica_id, std::uint64_t> answered_round_; ///< last probe round answered per peer
+  std::map<replica_id, std::uint64_t> resent_for_;     ///< tick of the last catch-up per peer
   ready* out_ = nullptr;
 };
 

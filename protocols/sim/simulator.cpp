@@ -88,6 +88,7 @@ std::string replay_command(const options& o) {
     if (o.honest_amnesia != options::amnesia_mode::none)
       os << " --amnesia "
          << (o.honest_amnesia == options::amnesia_mode::guarded ? "guarded" : "unguarded");
+    if (o.pause) os << " --pause";
   }
   if (o.ticks != 0) os << " --ticks " << o.ticks;
   if (!o.mutant.empty()) os << " --mutant " << o.mutant;
@@ -328,6 +329,8 @@ enum class ev_kind : std::uint8_t {
   fetch_timeout,
   crash,
   restart,
+  pause,  ///< --pause: freeze the target (aux 1: the leader of the moment instead)
+  resume, ///< --pause: unfreeze, aux = owed ticks, then drain the inbox
 };
 
 struct sim_event {
@@ -368,6 +371,8 @@ struct instance {
   bool honest = true;    ///< an honest key: checked by K1–K4, K6, K7
   bool twin = false;     ///< one of the two Twins instances
   bool amnesiac = false; ///< honest, but restarts once with its record deleted (--amnesia)
+  bool paused = false;   ///< --pause: frozen; events addressed to it wait in `inbox`
+  std::vector<sim_event> inbox;
   std::uint32_t byz = 0;
   persisted_state durable;
   std::vector<persist_op> pending;
@@ -409,7 +414,8 @@ public:
       : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)),
         fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)),
         amnesia_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xa3e5'0000ULL)),
-        late_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x1a7e'0000ULL)) {}
+        late_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x1a7e'0000ULL)),
+        pause_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x9a05'0000ULL)) {}
 
   seed_result run() {
     setup();
@@ -426,7 +432,7 @@ public:
         drive_clients();
         for (auto& in : inst_) {
           if (stopped()) break;
-          if (!in->up) continue;
+          if (!in->up || in->paused) continue;
           trace(0x71c, in->idx, t);
           feed(*in, ev::tick{});
         }
@@ -609,6 +615,9 @@ private:
       note("replica ", in.idx, " will restart with a deleted record (",
            in.cfg.recovering ? "guarded" : "unguarded", ")");
     }
+    if (o_.pause)
+      draw_pauses(k < n_ ? std::vector<std::size_t>(ids.begin() + k, ids.end())
+                         : std::vector<std::size_t>{});
     if (crash) {
       async_sync_ = true;
       const auto crashes = rng_.between(1, 3);
@@ -665,6 +674,11 @@ private:
   // ------------------------------------------------------------------------- handlers
   void handle(const sim_event& e) {
     auto& in = *inst_[e.target];
+    if (in.paused && e.kind != ev_kind::crash && e.kind != ev_kind::restart &&
+        e.kind != ev_kind::pause && e.kind != ev_kind::resume) {
+      in.inbox.push_back(e); // frozen: it waits, in arrival order
+      return;
+    }
     switch (e.kind) {
     case ev_kind::deliver: {
       if (!in.up) return;
@@ -728,11 +742,79 @@ private:
       return;
     case ev_kind::crash: crash(in, e.aux); return;
     case ev_kind::restart: restart(in, e.aux == 1); return;
+    case ev_kind::pause: pause(in, e.aux == 1); return;
+    case ev_kind::resume: resume(in, e.aux); return;
+    }
+  }
+
+  // --pause: a replica frozen like a process under SIGSTOP (options::pause).
+  void draw_pauses(const std::vector<std::size_t>& honest) {
+    if (honest.empty()) return;
+    const std::uint64_t timeout = std::max<std::uint64_t>(1, o_.base_timeout_ticks);
+    const auto count = pause_rng_.between(1, 2);
+    for (std::uint64_t p = 0; p < count; ++p) {
+      const auto who = honest[pause_rng_.below(honest.size())];
+      const bool leader = pause_rng_.chance(500);
+      const auto length = pause_rng_.between(3, 8) * timeout * units_per_tick;
+      const auto room =
+          stab_ > length + 20 * units_per_tick ? stab_ - length - 20 * units_per_tick : 1;
+      const auto at = 10 * units_per_tick + pause_rng_.below(room);
+      push(at, ev_kind::pause, who, 0, leader ? 1 : 0);
+      push(std::min(at + length, stab_), ev_kind::resume, who, 0, pause_rng_.between(0, 2));
+    }
+  }
+
+  void pause(instance& target, bool leader) {
+    instance* in = &target;
+    if (leader) { // the leader of the highest view an honest replica is in, if honest and up
+      const instance* best = nullptr;
+      for (const auto& x : inst_)
+        if (x->honest && x->up && (!best || x->last.view > best->last.view)) best = x.get();
+      if (best)
+        for (auto& x : inst_)
+          if (x->id == best->last.leader && x->honest && !x->twin) in = x.get();
+    }
+    if (!in->up || in->paused) return;
+    trace(0x9a05e, in->idx, now_);
+    note("pause ", in->idx, " view=", in->last.view.value(),
+         " committed=", in->last.committed_index);
+    in->paused = true;
+    paused_.push_back(in->idx);
+  }
+
+  void resume(instance& target, std::uint64_t owed) {
+    // The resume event names the drawn replica; a leader pause froze another one: resume the
+    // longest-paused.
+    instance* in = &target;
+    if (!in->paused) {
+      if (paused_.empty()) return;
+      in = inst_[paused_.front()].get();
+    }
+    paused_.erase(std::find(paused_.begin(), paused_.end(), in->idx));
+    const std::uint64_t timeout = std::max<std::uint64_t>(1, o_.base_timeout_ticks);
+    const auto span = pause_rng_.between(0, 2 * timeout) * units_per_tick;
+    trace(0x4e5e, in->idx, owed, span);
+    note("resume ", in->idx, " inbox=", in->inbox.size(), " owed ticks=", owed, " drain over ",
+         span / units_per_tick, " ticks");
+    in->paused = false;
+    for (std::uint64_t t = 0; t < owed && in->up && !stopped(); ++t) feed(*in, ev::tick{});
+    auto inbox = std::move(in->inbox);
+    in->inbox.clear();
+    for (std::size_t i = 0; i < inbox.size(); ++i) {
+      auto e = std::move(inbox[i]);
+      e.time = now_ + 1 + (inbox.size() > 1 ? span * i / (inbox.size() - 1) : 0);
+      e.order = order_++;
+      queue_.push(std::move(e));
     }
   }
 
   void crash(instance& in, std::uint64_t flags) {
     if (!in.up) return;
+    if (in.paused) { // a frozen process killed: its inbox is gone with it
+      in.paused = false;
+      in.inbox.clear();
+      paused_.erase(std::find(paused_.begin(), paused_.end(), in.idx));
+    }
     trace(0xc4a5, in.idx, flags);
     note("crash ", in.idx, (flags & 2) ? " losing unsynced writes" : "",
          " pending=", in.pending.size());
@@ -1339,6 +1421,8 @@ private:
   rng fork_rng_;    ///< byz_fork decisions only, so other seeds keep their draws
   rng amnesia_rng_; ///< honest amnesia draws and recovery nonces only
   rng late_rng_;    ///< byz_late decisions only (--late-equivocation)
+  rng pause_rng_; ///< --pause draws only
+  std::vector<std::size_t> paused_; ///< --pause: frozen instances, in pause order
   crypto::fake_verifier verifier_;
   validator_set vs_;
   std::size_t n_ = 0, f_ = 0;

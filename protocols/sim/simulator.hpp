@@ -124,6 +124,14 @@ struct options {
   /// ticks later, when a replica may have crashed and restarted meanwhile. Off by default so
   /// the recorded seeds replay as before.
   bool late_equivocation = false;
+  /// Pauses (`--pause`): 1–2 honest replicas (half of the time the leader of the moment) are
+  /// frozen before stabilisation for 3–8 base timeouts, like a process under SIGSTOP: no
+  /// ticks, and everything addressed to them (frames, client requests, disk syncs, snapshot
+  /// answers) waits in their inbox while the others go on. On resume up to 2 owed ticks come
+  /// at once, then the inbox drains over up to 2 base timeouts while the clock runs again.
+  /// Drawn from a random stream of its own, so every other option replays as before. A
+  /// paused replica stays honest: K7 requires it to catch up after stabilisation.
+  bool pause = false;
   // Engine knobs the simulator sets (small, so short runs reach checkpoints and timeouts).
   std::uint64_t checkpoint_interval = 8;
   std::uint64_t base_timeout_ticks = 10;

@@ -302,12 +302,41 @@ inline bytes make_vc(cluster& c, std::size_t signer, std::uint64_t new_view,
   return encode(m);
 }
 
+inline bool is_probe(const bytes& frame) {
+  auto e = codec::peek_envelope(frame);
+  return e && (e->type == probe_type || e->type == probe_answer_type);
+}
+
+/// P31: a replica whose timer expired first asks the others where they are. Delivers only the
+/// probes and probe answers in the pool (and those they cause), keeping every other frame in
+/// the pool, in order.
+inline void exchange_probes(cluster& c) {
+  for (int rounds = 0; rounds < 100; ++rounds) {
+    std::deque<envelope_msg> rest;
+    std::deque<envelope_msg> probes;
+    for (auto& m : c.pool) (is_probe(m.frame) ? probes : rest).push_back(std::move(m));
+    c.pool = std::move(rest);
+    if (probes.empty()) return;
+    for (auto& m : probes)
+      if (c.up[m.to.value()] && (!c.filter || c.filter(m)))
+        c.step(m.to.value(), ev::received{m.from, m.frame});
+  }
+}
+
+/// Ticks every replica `ticks` times, then lets the probes of those whose timer expired be
+/// answered (P31), so that they act on the expiry.
+inline void time_out(cluster& c, std::size_t ticks = 20) {
+  c.tick_all(ticks);
+  exchange_probes(c);
+}
+
 /// Replica i alone times out on a request only it has seen and becomes view-changing for
-/// view 1; every message it sends on the way is dropped.
+/// view 1; every message it sends on the way is dropped (its probe is answered: P31).
 inline void view_change_alone(cluster& c, client& cl, std::size_t i) {
   c.submit(i, {cl.request()});
   c.pool.clear();
-  c.tick_all(20);
+  time_out(c);
+  c.pool.clear();
   REQUIRE(c.r(i).view_changing());
 }
 

@@ -36,7 +36,7 @@ TEST_CASE("sawtooth-pbft #90: a view-changing replica ends in the new view and h
     c.up[0] = false;
     c.submit(1, {cl.request()});
     c.deliver_all();
-    c.tick_all(20);
+    time_out(c);
     for (std::size_t i = 1; i < n; ++i) REQUIRE(c.r(i).view_changing());
     REQUIRE(c.run_until([&] {
       for (std::size_t i = 1; i < n; ++i)
@@ -98,7 +98,7 @@ TEST_CASE("concord-bft #50: a view-change with a forged certificate does not hid
   };
   c.submit(1, {cl.request()});
   c.deliver_all();
-  c.tick_all(20); // 1, 2, 3 time out; their view-changes wait in the pool
+  time_out(c); // 1, 2, 3 time out; their view-changes wait in the pool
   auto insp = make_inspector();
   for (auto& m : c.pool)
     if (m.from == replica_id{3} && frame_type(m.frame) == msg_type::view_change)
@@ -209,7 +209,7 @@ TEST_CASE("restart: a view-changing replica restarted from its records resends t
   client cl(7);
   c.submit(2, {cl.request()});
   c.pool.clear();
-  c.tick_all(20);
+  time_out(c);
   auto first = sent_of(c, 2, msg_type::view_change);
   REQUIRE(first.size() == 1);
   c.restart(2);
@@ -226,7 +226,7 @@ TEST_CASE("mutant view_change_drops_prepared: view-changes carry no certificate"
   prepare_without_commit(c, cl);
   c.submit(1, {cl.request()});
   c.pool.clear();
-  c.tick_all(20);
+  time_out(c);
   auto vcs = sent_of(c, 1, msg_type::view_change);
   REQUIRE_FALSE(vcs.empty());
   CHECK(decode_view_change(vcs[0])->prepared.empty());

@@ -433,7 +433,7 @@ TEST_CASE("P20: on expiry a backup becomes view-changing for v+1, multicasts a v
   client cl(7);
   c.submit(1, {cl.request()});
   c.pool.clear(); // nobody else hears of it
-  c.tick_all(20);
+  time_out(c);    // its probe is answered (P31): the others are not ahead
   CHECK(c.r(1).view_changing());
   CHECK(c.r(1).view() == view_number{1});
   auto vcs = sent_of(c, 1, msg_type::view_change);
@@ -468,7 +468,7 @@ TEST_CASE("P21: a view-change carries the stable checkpoint, its 2f+1 proof and 
     REQUIRE(c.r(1).prepared(4));
     c.submit(1, {cl.request()});
     c.pool.clear();
-    c.tick_all(20);
+    time_out(c);
     auto vcs = sent_of(c, 1, msg_type::view_change);
     REQUIRE(vcs.size() == 1);
     auto vc = decode_view_change(vcs[0]);
@@ -672,6 +672,8 @@ TEST_CASE("P28: after its view-change a replica starts the timer only on 2f+1 vi
   for (int i = 0; i < 19; ++i) c.step(2, ev::tick{});
   CHECK(c.r(2).view() == view_number{1});
   c.step(2, ev::tick{});
+  CHECK(c.r(2).probing()); // P31: where are the others?
+  exchange_probes(c);
   CHECK(c.r(2).view() == view_number{2});
   CHECK(c.r(2).timeout_ticks() == 40);
   CHECK(decode_view_change(sent_of(c, 2, msg_type::view_change).back())->new_view ==

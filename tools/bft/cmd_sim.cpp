@@ -30,6 +30,7 @@ struct sim_args {
   bool verbose = false;
   std::string amnesia = "none";
   bool late = false;
+  bool pause = false;
 };
 
 const char* checker_name(const std::string& id) {
@@ -72,6 +73,7 @@ int run(const sim_args& a) {
                                   a.faults + "'"};
   o.faults = *fm;
   o.late_equivocation = a.late;
+  o.pause = a.pause;
   if (a.amnesia == "guarded")
     o.honest_amnesia = options::amnesia_mode::guarded;
   else if (a.amnesia == "unguarded")
@@ -183,6 +185,9 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   cmd->add_option("--first-seed", args->first_seed, "first seed of the campaign (default 1)");
   cmd->add_option("--seed", args->seed, "replay one seed and print its trace hash");
   cmd->add_option("--byzantine", args->byzantine, "Byzantine replicas (default 0)");
+  cmd->add_flag("--pause", args->pause,
+                "freeze 1-2 honest replicas (often the leader) for 3-8 timeouts before "
+                "stabilisation, like SIGSTOP; they must catch up (K7)");
   cmd->add_option("--amnesia", args->amnesia,
                   "none, guarded or unguarded: one honest replica restarts with its record "
                   "deleted, with or without the amnesia guard (default none)");
