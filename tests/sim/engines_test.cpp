@@ -289,7 +289,11 @@ TEST_CASE("pbft: with more than f Byzantine replicas the checkers report violati
   beyond_f("pbft");
 }
 TEST_CASE("pbft: every seeded mutant is caught by a campaign or by Twins") {
-  mutants("pbft", search_plan{});
+  // P31 (no lonely view changes) made forged view-changes matter later: skip_certificate_check
+  // shows first at seed 137 of the one-Byzantine world (K7), no longer within 60 seeds.
+  search_plan plan;
+  plan.seeds = 150;
+  mutants("pbft", plan);
 }
 TEST_CASE("pbft: K9 one seed replayed twice gives the same trace hash") { determinism("pbft"); }
 
