@@ -4,6 +4,7 @@
 #     prometheus-cpp, RocksDB, libsodium or Crypto++ and uses no clock, thread, mutex or
 #     random source (design.md section 3).
 #  2. every C++ source is formatted with the project's .clang-format (clang-format 14).
+#  3. includes follow the dependency direction of design.md section 3 (see below).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,6 +27,25 @@ if bad=$(grep -lE '#include *[<"](sodium|cryptopp/|crypto\+\+/)' crypto/*.hpp 2>
   status=1
 fi
 
+# 3. the dependency direction of design.md section 3: protocols/common includes only itself;
+#    an engine includes neither the other engine nor actors/; protocols/ and crypto/ include
+#    nothing of actors/, config/ or tools/.
+if bad=$(grep -rnE '#include *"(crypto|actors|config|tools|protocols/(pbft|hotstuff|smr|sim))/' protocols/common); then
+  echo "guard: protocols/common may include only protocols/common and the standard library:"
+  echo "$bad"
+  status=1
+fi
+if bad=$(grep -rnE '#include *"protocols/hotstuff/' protocols/pbft; grep -rnE '#include *"protocols/pbft/' protocols/hotstuff); then
+  echo "guard: one engine must not include the other:"
+  echo "$bad"
+  status=1
+fi
+if bad=$(grep -rnE '#include *"(actors|config|tools)/' protocols crypto); then
+  echo "guard: protocols/ and crypto/ must not include actors/, config/ or tools/:"
+  echo "$bad"
+  status=1
+fi
+
 if command -v clang-format >/dev/null; then
   files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null)
   if [ -n "$files" ]; then
@@ -39,5 +59,5 @@ if command -v clang-format >/dev/null; then
     fi
   fi
 fi
-[ $status -eq 0 ] && echo "guards: protocols/ is pure, sources are formatted"
+[ $status -eq 0 ] && echo "guards: protocols/ is pure, includes follow the dependency direction, sources are formatted"
 exit $status

@@ -27,10 +27,10 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/signer.hpp"
 #include "protocols/common/bytes.hpp"
 #include "protocols/common/codec.hpp"
 #include "protocols/common/ids.hpp"
+#include "protocols/common/signer.hpp"
 #include "protocols/common/validator_set.hpp"
 
 namespace bft::recovery {

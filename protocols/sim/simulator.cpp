@@ -1418,10 +1418,10 @@ private:
 
   const options& o_;
   rng rng_;
-  rng fork_rng_;    ///< byz_fork decisions only, so other seeds keep their draws
-  rng amnesia_rng_; ///< honest amnesia draws and recovery nonces only
-  rng late_rng_;    ///< byz_late decisions only (--late-equivocation)
-  rng pause_rng_; ///< --pause draws only
+  rng fork_rng_;                    ///< byz_fork decisions only, so other seeds keep their draws
+  rng amnesia_rng_;                 ///< honest amnesia draws and recovery nonces only
+  rng late_rng_;                    ///< byz_late decisions only (--late-equivocation)
+  rng pause_rng_;                   ///< --pause draws only
   std::vector<std::size_t> paused_; ///< --pause: frozen instances, in pause order
   crypto::fake_verifier verifier_;
   validator_set vs_;
