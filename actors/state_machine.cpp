@@ -155,11 +155,12 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
         // (or the index) leaves the current state untouched.
         smr::kv_state_machine fresh;
         if (auto r = fresh.restore(req.snapshot, req.root); !r)
-          return install_answer{false, "snapshot does not restore: " + r.error().message()};
+          return install_answer{false, "snapshot does not restore: " + r.error().message(), {}};
         if (fresh.applied_index() != req.index)
-          return install_answer{false, "snapshot is at index " +
-                                           std::to_string(fresh.applied_index()) + ", not " +
-                                           std::to_string(req.index)};
+          return install_answer{false,
+                                "snapshot is at index " + std::to_string(fresh.applied_index()) +
+                                    ", not " + std::to_string(req.index),
+                                {}};
         if (st.durable) {
           std::map<std::string, bytes> state;
           state[kv_snapshot_key] = req.snapshot;
@@ -168,7 +169,7 @@ state_machine_fn(state_machine_actor::stateful_pointer<state_machine_state> self
             st.log->critical("state stops: store failed node={} error=\"{}\"", st.self.value(),
                              r.error().message());
             self->quit(caf::make_error(caf::sec::runtime_error, r.error().message()));
-            return install_answer{false, r.error().message()};
+            return install_answer{false, r.error().message(), {}};
           }
           if (auto p = st.durable->prune_below(req.index + 1); !p)
             st.log->warn("state cannot prune after install node={} error=\"{}\"", st.self.value(),

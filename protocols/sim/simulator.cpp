@@ -1311,7 +1311,7 @@ private:
     if (in.app.applied() >= req.index) {
       auto r = in.app.root_at(req.index);
       if (r && *r == req.state_root) {
-        q.push_back(ev::state_installed{req.index, req.state_root});
+        q.push_back(ev::state_installed{req.index, req.state_root, {}});
         return;
       }
       if (r && in.honest) {

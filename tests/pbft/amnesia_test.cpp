@@ -38,7 +38,7 @@ void install_transfers(cluster& c, std::size_t i) {
       if (it == c.root_at[src.value()].end() || it->second != t.state_root) continue;
       c.roots[i] = it->second;
       c.root_at[i][t.index] = it->second;
-      c.step(i, ev::state_installed{t.index, t.state_root});
+      c.step(i, ev::state_installed{t.index, t.state_root, {}});
       break;
     }
 }

@@ -308,7 +308,7 @@ TEST_CASE("restart: a replica that crashed while a state transfer was pending as
   c.tick_all(1);
   REQUIRE(c.transfers[3].size() == 2);
   CHECK(c.transfers[3][1].index == 2);
-  c.step(3, ev::state_installed{2, c.transfers[3][1].state_root});
+  c.step(3, ev::state_installed{2, c.transfers[3][1].state_root, {}});
   CHECK(c.r(3).status().committed_index == 2);
   CHECK(c.stores[3].count("pbft/transfer") == 0);
 }

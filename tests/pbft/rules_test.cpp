@@ -591,7 +591,7 @@ TEST_CASE("P25: the new primary logs O, installs a higher stable checkpoint by s
   CHECK(std::find(t.sources.begin(), t.sources.end(), replica_id{1}) == t.sources.end());
   CHECK(c.stores[1].count("pbft/nv") == 1);
   CHECK(c.r(1).status().committed_index == 0);
-  c.step(1, ev::state_installed{2, t.state_root});
+  c.step(1, ev::state_installed{2, t.state_root, {}});
   CHECK(c.r(1).status().committed_index == 2);
 }
 
@@ -713,10 +713,10 @@ TEST_CASE("P30: a replica behind a stable checkpoint fetches the certified state
     CHECK(t.state_root == c.root_at[0][2]);
     CHECK(t.sources.size() >= 2 * ((n - 1) / 3) + 1);
     // a snapshot with another root is refused
-    c.step(lag, ev::state_installed{2, digest{1}});
+    c.step(lag, ev::state_installed{2, digest{1}, {}});
     CHECK(rejected_with(c, lag, "does not match"));
     CHECK(c.r(lag).status().committed_index == 0);
-    c.step(lag, ev::state_installed{2, t.state_root});
+    c.step(lag, ev::state_installed{2, t.state_root, {}});
     CHECK(c.r(lag).status().committed_index == 2);
     c.submit(0, {cl.request()});
     c.deliver_all();
