@@ -119,8 +119,6 @@ done
 [ $launched -eq 1 ] || fail "the nodes could not start in 3 attempts"
 genesis="$work/net/genesis.toml"
 
-client() { timeout 180 "$bft" client --genesis "$genesis" --timeout 10 "$@"; }
-
 client() { timeout 60 "$bft" client --genesis "$genesis" --timeout 5 "$@"; }
 
 # "id view height" of every reachable replica, one per line.
