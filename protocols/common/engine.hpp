@@ -168,6 +168,13 @@ struct engine_status {
 };
 
 /// The stored safety records an engine restarts from (key -> value, sorted).
+///
+/// One policy for both engines: a record that does not decode (a damaged store, not an
+/// engine invariant) makes the constructor throw std::invalid_argument whose message names
+/// the engine and the record ("pbft: stored pbft/view record is corrupt", "hotstuff: stored
+/// safety record is corrupt: ..."). Nothing is guessed or skipped: a replica that cannot read
+/// what it signed must not start. The driver reports the message and stops (the simulator
+/// fails the run with checker C).
 using persisted_state = std::map<std::string, bytes>;
 
 /// Base of both engines. Not thread-safe; one owner calls `step`.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "crypto/sha3.hpp"
@@ -9,6 +11,11 @@
 
 namespace bft::pbft {
 namespace {
+
+/// The policy for a corrupt stored record (engine.hpp): throw, naming the record.
+void require_record(bool ok, const char* key) {
+  if (!ok) throw std::invalid_argument(std::string("pbft: stored ") + key + " record is corrupt");
+}
 
 template <class... F>
 struct overloaded : F... {
@@ -82,7 +89,7 @@ replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verif
   // replica may have signed before starts one.
   if (auto it = stored.find(guard_key); it != stored.end()) {
     auto g = recovery::guard_state::decode(it->second);
-    BFT_ASSERT(g.has_value(), "stored pbft/guard record is corrupted");
+    require_record(g.has_value(), "pbft/guard");
     guard_ = *g;
   } else if (cfg_.recovering && stored.empty()) {
     guard_ = recovery::guard_state{};
@@ -97,22 +104,22 @@ void replica::restore(const persisted_state& stored) {
     codec::reader r(it->second);
     view_ = r.id<view_number>();
     view_changing_ = r.boolean();
-    BFT_ASSERT(r.finish().has_value(), "stored pbft/view record is corrupted");
+    require_record(r.finish().has_value(), "pbft/view");
   }
   if (auto it = stored.find("pbft/stable"); it != stored.end()) {
     codec::reader r(it->second);
     stable_ = get_proof(r);
-    BFT_ASSERT(r.finish().has_value(), "stored pbft/stable record is corrupted");
+    require_record(r.finish().has_value(), "pbft/stable");
   }
   if (auto it = stored.find("pbft/vc"); it != stored.end() && view_changing_) {
     auto vc = decode_view_change(it->second);
-    BFT_ASSERT(vc.has_value(), "stored pbft/vc record is corrupted");
+    require_record(vc.has_value(), "pbft/vc");
     own_vc_ = it->second;
     vcs_[cfg_.self] = stored_vc{*vc, own_vc_};
   }
   if (auto it = stored.find("pbft/nv"); it != stored.end()) {
     auto nv = decode_new_view(it->second);
-    BFT_ASSERT(nv.has_value(), "stored pbft/nv record is corrupted");
+    require_record(nv.has_value(), "pbft/nv");
     last_nv_ = it->second;
     last_nv_view_ = nv->view;
   }
@@ -123,7 +130,7 @@ void replica::restore(const persisted_state& stored) {
     const auto index = r.u64();
     const digest root = r.fixed<32>();
     const auto before = r.u64();
-    BFT_ASSERT(r.finish().has_value(), "stored pbft/transfer record is corrupted");
+    require_record(r.finish().has_value(), "pbft/transfer");
     if (index == stable_.seq.value() && before < index) {
       transfer_ = std::make_pair(index, root);
       last_executed_ = before;
@@ -139,7 +146,7 @@ void replica::restore(const persisted_state& stored) {
     auto n = r.count(max_batch_requests, 1);
     auto b = std::make_shared<batch>();
     for (std::size_t i = 0; i < n && r.ok(); ++i) b->push_back(client_request::decode(r));
-    BFT_ASSERT(r.finish().has_value(), "stored pbft/batch record is corrupted");
+    require_record(r.finish().has_value(), "pbft/batch");
     batches[crypto::sha3_256(it->second)] = std::move(b);
   }
   for (auto it = stored.lower_bound("pbft/log/"); it != stored.end(); ++it) {
@@ -161,7 +168,7 @@ void replica::restore(const persisted_state& stored) {
       c.prepares = get_proof(r).sigs;
       s.cert = std::move(c);
     }
-    BFT_ASSERT(r.finish().has_value(), "stored pbft/log record is corrupted");
+    require_record(r.finish().has_value(), "pbft/log");
     if (n <= stable_.seq.value()) continue;
     if (s.d == null_digest)
       s.requests = empty_batch();

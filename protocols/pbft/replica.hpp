@@ -30,6 +30,8 @@ namespace bft::pbft {
 
 class replica final : public bft::engine {
 public:
+  /// Restores the records in `stored`. Throws std::invalid_argument naming the record when one
+  /// is corrupt (the policy of engine.hpp, `persisted_state`).
   replica(engine_config cfg, const crypto::signer& s, const crypto::verifier& v,
           const persisted_state& stored);
 

@@ -182,3 +182,19 @@ TEST_CASE("H25: after a state transfer the leader knows what the skipped blocks 
   for (std::size_t i = 0; i < 4; ++i) CHECK(times_committed(c, i, q) <= 1);
   CHECK_FALSE(invalid_proposal_rejected(c));
 }
+
+TEST_CASE("a corrupt stored record stops the engine with an error naming it (engine.hpp policy)") {
+  cluster c(4);
+  c.run(10);
+  for (const char* key : {"hotstuff/safety", "hotstuff/proposed", "hotstuff/asked"}) {
+    CAPTURE(key);
+    c.store(1)[key] = bytes{0x01}; // truncated
+    try {
+      c.restart(1);
+      FAIL("a corrupt record was accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find(key + std::string("hotstuff/").size()) != std::string::npos);
+    }
+    c.store(1).erase(key);
+  }
+}

@@ -58,3 +58,22 @@ TEST_CASE("checkpoint row: a replica restarted right after signing a checkpoint 
   }
   for (std::size_t i = 0; i < 4; ++i) CHECK(c.evidence[i].empty());
 }
+
+TEST_CASE("a corrupt stored record stops the engine with an error naming it (both engines "
+          "follow one policy, engine.hpp)") {
+  cluster c(4);
+  client cl(7);
+  c.submit(0, {cl.request()});
+  c.deliver_all();
+  for (const char* key : {"pbft/view", "pbft/stable"}) {
+    CAPTURE(key);
+    auto damaged = c.stores[1];
+    damaged[key] = bytes{0x01}; // truncated
+    try {
+      replica r(make_config(4, 1), *c.signers[1], c.verifier, damaged);
+      FAIL("a corrupt record was accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find(key) != std::string::npos);
+    }
+  }
+}
