@@ -122,6 +122,8 @@ private:
   void sync_views(ready& out);
   void fetch(const digest& h, replica_id peer, ready& out);
   void maybe_state_transfer(replica_id from, ready& out);
+  /// Fetches the missing parent of every buffered block that waits with no fetch in flight.
+  void refetch_missing(ready& out);
   void commit(const std::vector<block_ptr>& blocks, ready& out);
   void prune();
   /// H25: persists the committed table's entries of `changed` clients.

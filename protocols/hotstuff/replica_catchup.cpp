@@ -93,6 +93,21 @@ void replica::on_state_installed(const ev::state_installed& e, ready& out) {
   fetches_.clear();
   prune();
   deliver_pending(out);
+  refetch_missing(out);
+}
+
+void replica::refetch_missing(ready& out) {
+  // A buffered block whose parent is neither held nor buffered waits for a fetch. Later
+  // proposals extend the buffered chain and start no fetch of their own (F7), so without one
+  // in flight the replica would follow views and never commit again (F12: the fetches were
+  // dropped with a state transfer while blocks above its root still waited).
+  for (const auto& [h, p] : pending_) {
+    const auto& parent = p.blk->parent;
+    if (parent == tree_.root().hash || tree_.contains(parent) || pending_.count(parent) != 0 ||
+        fetches_.count(parent) != 0 || p.blk->height.value() <= tree_.root().height.value() + 1)
+      continue;
+    fetch(parent, p.from, out);
+  }
 }
 
 } // namespace bft::hotstuff

@@ -45,6 +45,14 @@ TEST_CASE("every seed of the regression list replays with its recorded outcome")
       auto f = parse_fault_mode(kv["faults"]);
       REQUIRE_MESSAGE(f.has_value(), "bad faults in: " << line);
       o.faults = *f;
+      if (kv.count("amnesia")) {
+        const bool known = kv["amnesia"] == "guarded" || kv["amnesia"] == "unguarded";
+        REQUIRE_MESSAGE(known, "bad amnesia in: " << line);
+        o.honest_amnesia = kv["amnesia"] == "guarded" ? options::amnesia_mode::guarded
+                                                      : options::amnesia_mode::unguarded;
+      }
+      o.late_equivocation = kv.count("late") != 0 && kv["late"] == "1";
+      o.pause = kv.count("pause") != 0 && kv["pause"] == "1";
     }
     if (kv.count("ticks")) o.ticks = std::stoull(kv["ticks"]);
     if (kv.count("mutant")) {
