@@ -72,5 +72,4 @@ inline checkpoint_proof get_proof(codec::reader& r) {
   return p;
 }
 
-
 } // namespace bft::pbft::detail
