@@ -566,9 +566,7 @@ void replica::send_new_view(view_number v, ready& out) {
   if (guard_ && !guard_->learned) return;
   if (v > asked_view_) { // recorded before the new-view leaves (status reports bound it)
     asked_view_ = v;
-    codec::writer w(8);
-    w.id(v);
-    out.persist.push_back(persist_op{asked_key, w.take(), false});
+    out.persist.push_back(persist_op{asked_key, encode_view(v), false});
   }
   new_view m{v, cfg_.self, safety_.record().high_qc, last_vote_};
   pacemaker_.record_new_view(cfg_.self, m.view);

@@ -32,13 +32,14 @@ void replica::take_requests(const digest& tip, std::vector<client_request>& into
   // A request at or below it is never proposed: executing it would be a no-op (P3), and a
   // voter that has committed the branch by the time it votes refuses the block. Requests are
   // taken in arrival order, then each client's are put in client_seq order.
-  std::map<public_key, std::uint64_t> high = committed_seq_;
+  // Requests at or below the committed one leave the mempool here; the branch's highest is
+  // collected once per proposal (the committed table is only looked up, never copied).
+  std::map<public_key, std::uint64_t> in_branch;
   for (const auto& anc : tree_.path_from_root(tip))
     for (const auto& q : anc->requests) {
-      auto& h = high[q.client];
+      auto& h = in_branch[q.client];
       h = std::max(h, q.client_seq);
     }
-  std::map<public_key, std::set<std::uint64_t>> taken;
   for (auto it = mempool_.begin(); it != mempool_.end() && into.size() < cfg_.batch_size;) {
     const auto& q = it->second;
     auto c = committed_seq_.find(q.client);
@@ -47,10 +48,9 @@ void replica::take_requests(const digest& tip, std::vector<client_request>& into
       it = mempool_.erase(it);
       continue;
     }
-    auto h = high.find(q.client);
-    if ((h == high.end() || q.client_seq > h->second) &&
-        taken[q.client].insert(q.client_seq).second)
-      into.push_back(q);
+    // The mempool holds each (client, seq) once (mempool_index_), so nothing is taken twice.
+    auto b = in_branch.find(q.client);
+    if (b == in_branch.end() || q.client_seq > b->second) into.push_back(q);
     ++it;
   }
   // Each client's requests keep the block positions they got and take them in seq order.

@@ -36,9 +36,9 @@ void simulation::setup() {
   f_ = max_byzantine_tolerance(n_);
   if (twins) rounds_ = twins_plan(o_);
   // More Twins rounds need proportionally more time before and after stabilisation.
-  const std::uint64_t twins_ticks =
-      default_twins_ticks * std::max<std::size_t>(rounds_.size(), twins_enumerated_rounds) /
-      twins_enumerated_rounds;
+  const std::uint64_t twins_ticks = default_twins_ticks *
+                                    std::max<std::size_t>(rounds_.size(), twins_enumerated_rounds) /
+                                    twins_enumerated_rounds;
   std::uint64_t ticks = o_.ticks != 0 ? o_.ticks : (twins ? twins_ticks : default_campaign_ticks);
   end_ = ticks * units_per_tick;
   stab_ = twins ? (ticks / 3) * units_per_tick : (ticks / 2) * units_per_tick;
@@ -116,8 +116,7 @@ void simulation::setup_twins() {
     // Views before the first keep the engine's own leader (unused).
     for (std::uint64_t v = 0; v < v0; ++v)
       sched[v] = replica_id{static_cast<std::uint32_t>(v % n_)};
-    for (std::size_t r = 0; r < rounds_.size(); ++r)
-      sched[v0 + r] = replica_id{rounds_[r].leader};
+    for (std::size_t r = 0; r < rounds_.size(); ++r) sched[v0 + r] = replica_id{rounds_[r].leader};
     for (auto& in : inst_) in->cfg.leader_schedule = sched;
   }
   min_delay_ = max_delay_ = 2;
@@ -217,9 +216,9 @@ void simulation::draw_faults() {
 }
 
 void simulation::push(std::uint64_t time, ev_kind k, std::size_t target, std::size_t source,
-          std::uint64_t aux, std::shared_ptr<const wire> msg,
-          std::shared_ptr<const client_request> req,
-          std::shared_ptr<const app_snapshot> snap) {
+                      std::uint64_t aux, std::shared_ptr<const wire> msg,
+                      std::shared_ptr<const client_request> req,
+                      std::shared_ptr<const app_snapshot> snap) {
   sim_event e;
   e.time = time;
   e.order = order_++;
@@ -350,8 +349,7 @@ void simulation::pause(instance& target, bool leader) {
   }
   if (!in->up || in->paused) return;
   trace(0x9a05e, in->idx, now_);
-  note("pause ", in->idx, " view=", in->last.view.value(),
-       " committed=", in->last.committed_index);
+  note("pause ", in->idx, " view=", in->last.view.value(), " committed=", in->last.committed_index);
   in->paused = true;
   paused_.push_back(in->idx);
 }
@@ -418,8 +416,8 @@ void simulation::restart(instance& in, bool amnesia) {
   if (!build_engine(in)) return;
   in.up = true;
   ++result_.cov.restarts;
-  note("restarted ", in.idx, " view=", in.last.view.value(),
-       " committed=", in.last.committed_index, " stable=", in.last.stable_index);
+  note("restarted ", in.idx, " view=", in.last.view.value(), " committed=", in.last.committed_index,
+       " stable=", in.last.stable_index);
 }
 
 bool simulation::build_engine(instance& in) {

@@ -31,7 +31,6 @@ namespace bft::sim::detail {
 constexpr std::string_view drop_kind_letters = "pvnf";
 constexpr std::uint8_t drop_other_bit = 0x80;
 
-
 constexpr std::uint64_t units_per_tick = 4;
 constexpr std::uint64_t client_secret_base = 1'000'000;
 constexpr std::uint64_t fetch_timeout_units = 8 * units_per_tick;

@@ -19,8 +19,8 @@ void simulation::drive_clients() {
         r.txs.push_back(std::move(tx));
       }
       const auto body = r.body();
-      r.sig = cs.signer->sign(codec::signing_bytes(
-          client_request::sign_tag, inst_[0]->cfg.chain_id, inst_[0]->cfg.epoch, body));
+      r.sig = cs.signer->sign(codec::signing_bytes(client_request::sign_tag, inst_[0]->cfg.chain_id,
+                                                   inst_[0]->cfg.epoch, body));
       cs.outstanding = std::make_shared<const client_request>(std::move(r));
       cs.submitted_at = now_;
       cs.executed_by.clear();
@@ -57,8 +57,8 @@ void simulation::client_saw_execution(const instance& in, const client_request& 
 void simulation::apply_committed(instance& in, const committed_entry& e, std::deque<event>& q) {
   const auto rid = std::to_string(in.id.value());
   trace(0xc0, in.idx, e.index, hash_bytes(e.id));
-  note("commit ", in.idx, " index ", e.index, " ", hex_short(e.id), " requests ",
-       e.requests.size(), " app at ", in.app.applied());
+  note("commit ", in.idx, " index ", e.index, " ", hex_short(e.id), " requests ", e.requests.size(),
+       " app at ", in.app.applied());
   if (in.honest) {
     // K2: the committed prefix only grows; an index once committed never changes.
     auto [it, fresh] = in.committed_ids.emplace(e.index, e.id);
@@ -105,8 +105,8 @@ void simulation::apply_committed(instance& in, const committed_entry& e, std::de
     for (const auto* r : res.executed) {
       ++result_.cov.requests;
       if (!in.executed.insert({r->client, r->client_seq}).second) {
-        fail("K6", "replica " + rid + " executed client_seq " + std::to_string(r->client_seq) +
-                       " twice");
+        fail("K6",
+             "replica " + rid + " executed client_seq " + std::to_string(r->client_seq) + " twice");
         return;
       }
       if (submitted_[{r->client, r->client_seq}].second >= stab_)
@@ -163,8 +163,8 @@ void simulation::check_evidence(const instance& in, const evidence& ev) {
   auto b = insp.statement_of(ev.second, vs_, verifier_, in.cfg);
   const auto rid = std::to_string(in.id.value());
   const auto culprit = std::to_string(ev.culprit.value());
-  if (!a || !b || a->signer != ev.culprit || b->signer != ev.culprit ||
-      key_of(*a) != key_of(*b) || a->content == b->content) {
+  if (!a || !b || a->signer != ev.culprit || b->signer != ev.culprit || key_of(*a) != key_of(*b) ||
+      a->content == b->content) {
     fail("K8", "replica " + rid + " reported invalid evidence against " + culprit);
     return;
   }
@@ -183,7 +183,8 @@ void simulation::check_evidence(const instance& in, const evidence& ev) {
   }
 }
 
-void simulation::start_transfer(instance& in, const state_transfer_request& req, std::deque<event>& q) {
+void simulation::start_transfer(instance& in, const state_transfer_request& req,
+                                std::deque<event>& q) {
   trace(0x57a, in.idx, req.index, hash_bytes(req.state_root));
   note("state transfer asked by ", in.idx, " index ", req.index, " app at ", in.app.applied());
   if (in.app.applied() >= req.index) {
@@ -232,8 +233,7 @@ void simulation::observe(instance& in) {
          " committed=", s.committed_index, " stable=", s.stable_index);
   if (in.honest && in.have_last) {
     if (s.view_changing && !in.last.view_changing) ++result_.cov.view_changes;
-    if (s.view > in.last.view && s.view.value() > first_view_ &&
-        s.view.value() > max_view_seen_) {
+    if (s.view > in.last.view && s.view.value() > first_view_ && s.view.value() > max_view_seen_) {
       max_view_seen_ = s.view.value();
       ++result_.cov.new_views;
     }

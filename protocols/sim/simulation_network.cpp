@@ -13,7 +13,8 @@ std::shared_ptr<const wire> simulation::make_wire(const instance& in, bytes fram
   return w;
 }
 
-std::vector<std::size_t> simulation::recipients(const instance& in, const std::optional<replica_id>& to) {
+std::vector<std::size_t> simulation::recipients(const instance& in,
+                                                const std::optional<replica_id>& to) {
   std::vector<std::size_t> out;
   for (const auto& other : inst_) {
     if (other->id == in.id) continue;
@@ -39,7 +40,7 @@ void simulation::release(instance& in, std::vector<outbound>& msgs) {
 }
 
 void simulation::byzantine_send(instance& in, const std::shared_ptr<const wire>& w,
-                    const std::vector<std::size_t>& rcpt) {
+                                const std::vector<std::size_t>& rcpt) {
   const auto& insp = *o_.protocol.inspector;
   auto variant = [&](std::optional<bytes> b) -> std::shared_ptr<const wire> {
     if (!b) return nullptr;
@@ -101,8 +102,7 @@ void simulation::byzantine_send(instance& in, const std::shared_ptr<const wire>&
   }
   if ((in.byz & byz_late) && late_rng_.chance(300)) {
     // Sign the conflicting variant now, deliver it to the others later (byz_late).
-    if (auto lv =
-            variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, late_rng_.next())))
+    if (auto lv = variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, late_rng_.next())))
       in.late.emplace_back(now_ + late_rng_.between(5, 40) * units_per_tick, lv);
   }
   while ((in.byz & byz_late) && !in.late.empty() && in.late.front().first <= now_) {
@@ -188,8 +188,8 @@ void simulation::route(std::size_t from, std::size_t to, const std::shared_ptr<c
 }
 
 void simulation::route_raw(std::size_t from, std::size_t to, ev_kind k, std::uint64_t aux,
-               std::shared_ptr<const client_request> req,
-               std::shared_ptr<const app_snapshot> snap) {
+                           std::shared_ptr<const client_request> req,
+                           std::shared_ptr<const app_snapshot> snap) {
   if (!link_open(from, to)) return;
   if ((k == ev_kind::fetch_request || k == ev_kind::fetch_reply) &&
       twins_dropped(from, to, frame_kind::fetch))

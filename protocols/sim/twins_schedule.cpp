@@ -61,7 +61,6 @@ std::vector<twins_round> twins_plan(const options& o) {
 
 namespace {
 
-
 /// "KINDS FROM>TO" (see parse_twins_schedule) to a rule; nullopt if malformed.
 std::optional<twins_drop> parse_drop(std::string_view s) {
   twins_drop d;

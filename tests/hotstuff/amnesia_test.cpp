@@ -49,17 +49,13 @@ bool is_report_to(const net_msg& m, std::size_t to) {
   return m.to.value() == to && env && env->type == replica::status_report_type;
 }
 
-std::vector<replica_id> pinned(std::uint32_t leader) {
-  return std::vector<replica_id>(8, replica_id{leader});
-}
-
 } // namespace
 
 TEST_CASE("amnesia guard (HotStuff): a wiped replica never votes again in a view it voted in; "
           "without the guard it does") {
   for (bool guard : {true, false}) {
     CAPTURE(guard);
-    cluster c(4, 0, 8, pinned(1));
+    cluster c(4, 0, 8, pinned(1, 8));
     auto b1 = make_block(c, *genesis_block(), view_number{1});
     auto b1x = make_block(c, *genesis_block(), view_number{1}, {}, 5); // same view, other block
     c.record_logs = true;

@@ -17,17 +17,6 @@ namespace {
 /// std distributions, whose output differs between standard libraries).
 std::uint64_t below(std::mt19937_64& rng, std::uint64_t n) { return ((rng() >> 32) * n) >> 32; }
 
-ready feed(cluster& c, std::size_t i, const event& e) {
-  auto r = c.at(i).step(e);
-  auto copy = r;
-  c.apply(i, std::move(r));
-  return copy;
-}
-
-std::vector<replica_id> pinned(std::uint32_t leader, std::size_t views = 64) {
-  return std::vector<replica_id>(views, replica_id{leader});
-}
-
 /// Every ready that carries a vote also persists a safety record covering that vote's view.
 bool votes_are_covered(const std::vector<ready>& log) {
   for (const auto& r : log)

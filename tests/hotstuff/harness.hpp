@@ -217,6 +217,19 @@ private:
 
 namespace bft::hotstuff::test {
 
+/// Steps replica i with `e`, applies the ready as the cluster does, and returns a copy of it.
+inline ready feed(cluster& c, std::size_t i, const event& e) {
+  auto r = c.at(i).step(e);
+  auto copy = r;
+  c.apply(i, std::move(r));
+  return copy;
+}
+
+/// A leader schedule that pins `leader` for views 0..views-1 (round robin after it).
+inline std::vector<replica_id> pinned(std::uint32_t leader, std::size_t views = 64) {
+  return std::vector<replica_id>(views, replica_id{leader});
+}
+
 /// The leader of view v under `cfg` (the same rule as the engine's round robin).
 inline replica_id leader_of(const engine_config& cfg, view_number v) {
   return round_robin_election(cfg.validators, cfg.leader_schedule).leader(v);

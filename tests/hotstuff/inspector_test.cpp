@@ -8,12 +8,6 @@ using namespace bft;
 using namespace bft::hotstuff;
 using namespace bft::hotstuff::test;
 
-namespace {
-std::vector<replica_id> pinned(std::uint32_t leader) {
-  return std::vector<replica_id>(64, replica_id{leader});
-}
-} // namespace
-
 TEST_CASE("the inspector states what proposals and votes commit to, and nothing else") {
   cluster c(4);
   auto insp = make_inspector();
@@ -41,7 +35,7 @@ TEST_CASE("the inspector states what proposals and votes commit to, and nothing 
 
 TEST_CASE("a conflicting proposal variant is accepted alone but yields evidence next to the "
           "original") {
-  cluster c(4, 0, 8, pinned(1));
+  cluster c(4, 0, 8, pinned(1, 8));
   auto insp = make_inspector();
   auto b1 = make_block(c, *genesis_block(), view_number{1}, {make_request(1, 1, c.config())});
   auto frame = proposal_frame(c, *b1);
@@ -93,7 +87,7 @@ TEST_CASE("a double vote yields evidence at the next leader") {
 TEST_CASE("forged-certificate variants are refused by the QC check alone") {
   for (std::uint64_t salt : {0u, 1u, 2u, 3u}) {
     CAPTURE(salt);
-    cluster c(4, 0, 8, pinned(1));
+    cluster c(4, 0, 8, pinned(1, 8));
     auto insp = make_inspector();
     auto b1 = make_block(c, *genesis_block(), view_number{1});
     auto b2 = make_block(c, *b1, view_number{2});
@@ -112,7 +106,7 @@ TEST_CASE("forged-certificate variants are refused by the QC check alone") {
     if (salt % 2 == 0) {
       // One signer's vote repeated as a quorum: refused, except by the mutant.
       cluster m(4, static_cast<std::uint64_t>(mutant::accept_qc_with_duplicate_signer), 8,
-                pinned(1));
+                pinned(1, 8));
       m.step(3, ev::received{replica_id{1}, proposal_frame(m, *b1)});
       m.step(3, ev::received{replica_id{1}, *forged});
       CHECK(m.at(3).safety_state().last_voted_view == view_number{2});

@@ -10,17 +10,6 @@ using namespace bft::hotstuff::test;
 
 namespace {
 
-std::vector<replica_id> pinned(std::uint32_t leader, std::size_t views = 64) {
-  return std::vector<replica_id>(views, replica_id{leader});
-}
-
-ready feed(cluster& c, std::size_t i, const event& e) {
-  auto r = c.at(i).step(e);
-  auto copy = r;
-  c.apply(i, std::move(r));
-  return copy;
-}
-
 ready propose(cluster& c, std::size_t i, const block& b) {
   return feed(c, i, ev::received{b.proposer, proposal_frame(c, b)});
 }

@@ -150,27 +150,25 @@ bool caught(const options& o_in, const mutant_entry& m, const search_plan& plan,
     how = checker + " by `" + replay_command(trial) + "`";
     return true;
   };
+  // Campaign worlds (n, Byzantine replicas) over seeds 1..seeds.
+  auto search_worlds = [&](const std::vector<std::pair<std::size_t, std::size_t>>& worlds,
+                           std::uint64_t seeds, bool late, bool safety_only) {
+    for (const auto& [n, byzantine] : worlds) {
+      for (std::uint64_t s = 1; s <= seeds; ++s) {
+        auto t = o;
+        t.seed = s;
+        t.replicas = n;
+        t.byzantine = byzantine;
+        t.late_equivocation = late;
+        if (try_one(t, safety_only)) return true;
+      }
+    }
+    return false;
+  };
   for (bool safety_only : {true, false}) {
     if (safety_only && !plan.prefer_safety) continue;
-    for (const auto& [n, byzantine] : plan.worlds) {
-      for (std::uint64_t s = 1; s <= plan.seeds; ++s) {
-        auto t = o;
-        t.seed = s;
-        t.replicas = n;
-        t.byzantine = byzantine;
-        if (try_one(t, safety_only)) return true;
-      }
-    }
-    for (const auto& [n, byzantine] : plan.late_worlds) {
-      for (std::uint64_t s = 1; s <= plan.late_seeds; ++s) {
-        auto t = o;
-        t.seed = s;
-        t.replicas = n;
-        t.byzantine = byzantine;
-        t.late_equivocation = true;
-        if (try_one(t, safety_only)) return true;
-      }
-    }
+    if (search_worlds(plan.worlds, plan.seeds, false, safety_only)) return true;
+    if (search_worlds(plan.late_worlds, plan.late_seeds, true, safety_only)) return true;
     for (const auto& text : plan.schedules) {
       auto rounds = parse_twins_schedule(text);
       REQUIRE_MESSAGE(rounds.has_value(), "bad schedule " << text);
