@@ -14,7 +14,7 @@
 # (and it belongs in tests/sim/regression_seeds.txt once understood). Exit 1 on any failure.
 #
 # Long campaign (not in CI): tools/explore.sh build/tools/bft 20000 <first> runs 20,000 seeds
-# per setting: 100,000 per protocol, 80,000 of them with a Byzantine replica.
+# per setting: 100,000 per protocol, 60,000 of them with a Byzantine replica.
 set -uo pipefail
 bft="$1"
 seeds="${2:-300}"
