@@ -11,7 +11,6 @@ using namespace bft;
 using namespace bft::pbft;
 using namespace bft::pbft::test;
 
-
 namespace {
 
 std::vector<std::size_t> sizes() { return {4, 7, 10}; }
