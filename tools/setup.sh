@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One place for set-up: installs the Debian 12 packages the build and tests need (only when
 # one is missing), then configures and builds. Usage: tools/setup.sh [build-dir]
-# Environment: BFT_BUILD_TYPE (default Release), BFT_SANITIZE=ON for ASan+UBSan, CI=true for -Werror.
+# Environment: BFT_BUILD_TYPE (default Release), BFT_SANITIZE=ON for ASan+UBSan, CI=true for -Werror,
+# BFT_TARGETS to build only some targets.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
@@ -30,4 +31,7 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE="${BFT_BUILD_TYPE:-Release}" \
   -DBFT_WERROR="$werror" \
   -DBFT_SANITIZE="${BFT_SANITIZE:-OFF}" >/dev/null
-cmake --build "$build" -j"$(nproc)"
+# BFT_TARGETS: build only these targets (e.g. unit_tests); default everything.
+targets=()
+[ -n "${BFT_TARGETS:-}" ] && targets=(--target ${BFT_TARGETS})
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"
