@@ -249,7 +249,7 @@ void on_frame(replica_self self, replica_id from, byte_view data) {
   step(self, ev::received{from, bytes(data.begin(), data.end())});
 }
 
-/// Everything of a ready after its persist: messages, committed, rejected, evidence.
+/// Everything of a ready after its persist: messages, committed, rejected, alarms, evidence.
 void apply_after_persist(replica_self self, ready& r) {
   auto& st = self->state;
   send_messages(self, r.messages);
@@ -280,6 +280,9 @@ void apply_after_persist(replica_self self, ready& r) {
       st.log->warn("replica rejects frame node={} from={} reason=\"{}\" suppressed={}",
                    st.cfg.id.self.value(), who, rej.reason, held);
   }
+  for (const auto& a : r.alarms) // more than f faulty replicas, or a bug: never rate-limited
+    st.log->critical("replica raises a safety alarm node={} alarm=\"{}\"", st.cfg.id.self.value(),
+                     a);
   for (auto& e : r.evidence) {
     if (st.probe) st.probe->on_evidence();
     auto first = codec::peek_envelope(e.first);

@@ -115,9 +115,15 @@ struct ready {
   std::vector<rejection> rejected;
   std::vector<bft::evidence> evidence;
   std::optional<state_transfer_request> state_transfer;
+  /// Safety alarms: the engine saw what its fault assumption rules out (more than f faulty
+  /// replicas), e.g. a certified three-chain that conflicts with the executed chain, or a new
+  /// view that re-proposes a committed sequence number with another batch. The engine keeps
+  /// what it executed and carries on; a driver reports each alarm loudly (the simulator fails
+  /// the run, a node logs it as critical). Never a `rejected` entry: it is not a bad frame.
+  std::vector<std::string> alarms;
   [[nodiscard]] bool empty() const {
     return persist.empty() && messages.empty() && committed.empty() && rejected.empty() &&
-           evidence.empty() && !state_transfer;
+           evidence.empty() && !state_transfer && alarms.empty();
   }
 };
 

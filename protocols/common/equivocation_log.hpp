@@ -42,10 +42,15 @@ public:
   /// (the simulator's K4 checks digests only).
   observation observe(const signed_slot& s, const digest& content, byte_view frame) {
     observation o;
-    auto [it, fresh] = slots_.try_emplace(s, entry{content, bytes(frame.begin(), frame.end())});
-    o.first = fresh;
+    auto it = slots_.lower_bound(s);
+    if (it == slots_.end() || it->first != s) { // the frame is copied only when it is kept
+      it = slots_.emplace_hint(it, s, entry{content, bytes(frame.begin(), frame.end()), false});
+      o.first = true;
+      o.first_content = &it->second.content;
+      return o;
+    }
     o.first_content = &it->second.content;
-    if (fresh || it->second.content == content) return o;
+    if (it->second.content == content) return o;
     o.conflict = true;
     if (!it->second.reported) {
       it->second.reported = true;
@@ -57,6 +62,12 @@ public:
 
   /// Whether the slot holds a first statement.
   [[nodiscard]] bool contains(const signed_slot& s) const { return slots_.count(s) != 0; }
+  /// The slot's first content, or null: to look before a statement is checked well enough
+  /// to be recorded (observe records).
+  [[nodiscard]] const digest* first(const signed_slot& s) const {
+    auto it = slots_.find(s);
+    return it == slots_.end() ? nullptr : &it->second.content;
+  }
 
   /// Forget slots the predicate selects (views or sequence numbers left behind), keeping the
   /// record bounded. Iterates in slot order.

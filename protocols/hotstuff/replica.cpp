@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "crypto/sha3.hpp"
+#include "protocols/common/assert.hpp"
 #include "protocols/hotstuff/mutants.hpp"
 
 namespace bft::hotstuff {
@@ -125,6 +126,9 @@ std::size_t replica::keep_executed() const { return 2 * cfg_.checkpoint_interval
 
 ready replica::step(const event& e) {
   ready out;
+  const auto was_safety = safety_.progress();
+  const auto was_view = pacemaker_.view();
+  const auto was_committed = committed_index_;
   if (guard_dirty_) { // before anything else of the first ready (and of every update)
     guard_dirty_ = false;
     out.persist.push_back(persist_op{guard_key, guard_->encode(), false});
@@ -154,7 +158,29 @@ ready replica::step(const event& e) {
     guard_dirty_ = false;
     out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
   }
+  check_step(out, was_safety, was_view, was_committed);
   return out;
+}
+
+void replica::check_step(ready& out, const safety::marks& was_safety, view_number was_view,
+                         std::uint64_t was_committed) const {
+  safety_.check_progress(was_safety);
+  const bool m = cfg_.mutants != 0;
+  auto& alarms = out.alarms;
+  BFT_INVARIANT(pacemaker_.view() >= was_view, "the current view never decreases", m, alarms);
+  BFT_INVARIANT(committed_index_ >= was_committed, "the committed height never decreases", m,
+                alarms);
+  BFT_INVARIANT(committed_index_ == safety_.record().exec.height.value(),
+                "the committed height is the executed block's", m, alarms);
+  BFT_INVARIANT(tree_.root() == safety_.record().exec,
+                "the block tree is rooted at the executed block", m, alarms);
+  auto prev = was_committed;
+  for (const auto& c : out.committed) { // handed out once each, in height order
+    BFT_INVARIANT(c.index > prev, "committed entries climb", m, alarms);
+    prev = c.index;
+  }
+  BFT_INVARIANT(out.committed.empty() || out.committed.back().index == committed_index_,
+                "the last committed entry is the committed height", m, alarms);
 }
 
 engine_status replica::status() const {
@@ -254,11 +280,11 @@ void replica::on_proposal(const block_ptr& b, byte_view frame, replica_id from, 
     out.rejected.push_back({from, "proposal from a replica that does not lead its view"});
     return;
   }
-  auto seen_key = std::make_pair(b->view, b->proposer);
-  if (auto it = proposals_seen_.find(seen_key); it != proposals_seen_.end()) {
-    if (it->second.first != b->hash) {
-      out.evidence.push_back(
-          bft::evidence{b->proposer, it->second.second, bytes(frame.begin(), frame.end())});
+  const signed_slot seen{b->proposer.value(), slot_proposal, b->view.value(), 0};
+  if (const auto* first = signed_.first(seen)) {
+    if (*first != b->hash) {
+      if (auto ev = signed_.observe(seen, b->hash, frame).evidence)
+        out.evidence.push_back(std::move(*ev));
       out.rejected.push_back({from, "second proposal for one view (equivocation)"});
     }
     return; // a repeat of the proposal already handled
@@ -292,7 +318,7 @@ void replica::on_proposal(const block_ptr& b, byte_view frame, replica_id from, 
       }
     }
   }
-  proposals_seen_.emplace(seen_key, std::make_pair(b->hash, bytes(frame.begin(), frame.end())));
+  (void)signed_.observe(seen, b->hash, frame); // the first proposal of its view
   on_qc(b->justify, out);
   if (b->height <= tree_.root().height || tree_.contains(b->hash)) return;
   pending_block p{b, true, from};
@@ -316,11 +342,11 @@ void replica::on_vote(const vote& v, byte_view frame, bool any_leader, ready& ou
     return;
   }
   // Evidence: two votes of one key in one view for different blocks.
-  auto seen_key = std::make_pair(v.view, v.signer);
-  if (auto it = votes_seen_.find(seen_key); it != votes_seen_.end()) {
-    if (it->second.first != v.block) {
-      out.evidence.push_back(
-          bft::evidence{v.signer, it->second.second, bytes(frame.begin(), frame.end())});
+  const signed_slot seen{v.signer.value(), slot_vote, v.view.value(), 0};
+  if (const auto* first = signed_.first(seen)) {
+    if (*first != v.block) {
+      if (auto ev = signed_.observe(seen, v.block, frame).evidence)
+        out.evidence.push_back(std::move(*ev));
       out.rejected.push_back({v.signer, "second vote in one view (equivocation)"});
       return;
     }
@@ -331,7 +357,7 @@ void replica::on_vote(const vote& v, byte_view frame, bool any_leader, ready& ou
       out.rejected.push_back({v.signer, "vote too far ahead of this replica's view"});
       return;
     }
-    votes_seen_.emplace(seen_key, std::make_pair(v.block, bytes(frame.begin(), frame.end())));
+    (void)signed_.observe(seen, v.block, frame); // the first vote of its view
   }
   // H9: votes go to the next leader; votes carried in new-views count anywhere.
   if (!any_leader && pacemaker_.leader(v.view.next()) != cfg_.self) return;
@@ -465,8 +491,11 @@ void replica::deliver(const pending_block& p, ready& out) {
   out.persist.push_back(persist_op{block_key_prefix + to_hex(b->hash), w.take(), false});
   auto res = safety_.update(*b, tree_); // H10: on every delivered block, voted for or not
   dirty_ = dirty_ || res.changed;
-  if (res.conflict)
-    out.rejected.push_back({p.from, "a three-chain conflicts with the executed chain"});
+  if (res.conflict) // only more than f faulty replicas can certify this (H14)
+    out.alarms.push_back("hotstuff: a three-chain ending at height " +
+                         std::to_string(b->height.value()) +
+                         " conflicts with the executed chain at height " +
+                         std::to_string(safety_.record().exec.height.value()));
   if (!res.commit.empty()) commit(res.commit, out);
   on_qc(b->justify, out);
   if (p.proposal) try_vote(b, out);
@@ -665,8 +694,7 @@ void replica::prune() {
       it = it->first.first < exec_view ? m.erase(it) : std::next(it);
   };
   cut(votes_);
-  cut(proposals_seen_);
-  cut(votes_seen_);
+  signed_.forget_if([&](const signed_slot& s) { return s.view < exec_view.value(); });
   for (auto it = verified_qcs_.begin(); it != verified_qcs_.end();)
     it = std::get<0>(*it) < exec_view.value() ? verified_qcs_.erase(it) : std::next(it);
   for (auto it = pending_.begin(); it != pending_.end();)

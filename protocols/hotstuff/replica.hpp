@@ -18,6 +18,7 @@
 
 #include "crypto/signer.hpp"
 #include "protocols/common/engine.hpp"
+#include "protocols/common/equivocation_log.hpp"
 #include "protocols/common/recovery.hpp"
 #include "protocols/hotstuff/block_tree.hpp"
 #include "protocols/hotstuff/messages.hpp"
@@ -129,6 +130,9 @@ private:
   /// H25: persists the committed table's entries of `changed` clients.
   void persist_clients(const std::set<public_key>& changed, ready& out);
   void send(std::optional<replica_id> to, bytes frame, ready& out);
+  /// Postconditions of every step (always on; README "Invariants").
+  void check_step(ready& out, const safety::marks& was_safety, view_number was_view,
+                  std::uint64_t was_committed) const;
   void persist_if_dirty(ready& out);
   [[nodiscard]] bool mutant(std::uint64_t bit) const { return (cfg_.mutants & bit) != 0; }
   [[nodiscard]] sign_context sctx() const { return {cfg_.chain_id, cfg_.epoch}; }
@@ -150,9 +154,10 @@ private:
   std::map<digest, fetch_state> fetches_;                    ///< outstanding block requests
   std::map<view_number, block_ptr> future_proposals_;        ///< vote candidates of later views
   std::map<std::pair<view_number, digest>, vote_set> votes_; ///< V[b] (H16)
-  /// First signed proposal / vote per (view, signer), for equivocation evidence.
-  std::map<std::pair<view_number, replica_id>, std::pair<digest, bytes>> proposals_seen_;
-  std::map<std::pair<view_number, replica_id>, std::pair<digest, bytes>> votes_seen_;
+  /// First signed proposal / vote per (signer, view), for equivocation evidence.
+  equivocation_log signed_;
+  static constexpr std::uint8_t slot_proposal = 1;
+  static constexpr std::uint8_t slot_vote = 2;
 
   // Mempool: arrival order, and (client, seq) -> arrival number.
   std::map<std::uint64_t, client_request> mempool_;

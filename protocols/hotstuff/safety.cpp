@@ -1,5 +1,6 @@
 #include "protocols/hotstuff/safety.hpp"
 
+#include "protocols/common/assert.hpp"
 #include "protocols/hotstuff/mutants.hpp"
 
 namespace bft::hotstuff {
@@ -52,7 +53,22 @@ std::string safety::check_vote(const block& b, const block_tree& t) const {
 }
 
 void safety::voted(view_number v) {
-  if (v > rec_.last_voted_view) rec_.last_voted_view = v;
+  // H8: check_vote let this vote through only for a view above the last voted one.
+  BFT_ASSERT(v > rec_.last_voted_view, "a vote is recorded only for a view above the last");
+  rec_.last_voted_view = v;
+}
+
+safety::marks safety::progress() const {
+  return {rec_.last_voted_view, rec_.locked_qc.view, rec_.high_qc.view, rec_.exec};
+}
+
+void safety::check_progress(const marks& was) const {
+  BFT_ASSERT(rec_.last_voted_view >= was.voted, "the last voted view never decreases");
+  BFT_ASSERT(rec_.locked_qc.view >= was.locked, "the locked view never decreases");
+  BFT_ASSERT(rec_.high_qc.view >= was.high, "the high QC's view never decreases");
+  BFT_ASSERT(rec_.exec.height >= was.exec.height, "the executed height never decreases");
+  BFT_ASSERT(rec_.exec.height != was.exec.height || rec_.exec.hash == was.exec.hash,
+             "the executed block changes only with its height");
 }
 
 bool safety::update_high_qc(const quorum_cert& qc) {
@@ -66,6 +82,29 @@ void safety::set_exec(chain_root r) {
 }
 
 safety::update_result safety::update(const block& bstar, const block_tree& t) {
+  const auto was = rec_.exec;
+  const auto was_locked = rec_.locked_qc.view;
+  const auto was_high = rec_.high_qc.view;
+  auto out = advance(bstar, t);
+  BFT_ASSERT(rec_.locked_qc.view >= was_locked, "the locked view never decreases");
+  BFT_ASSERT(rec_.high_qc.view >= was_high, "the high QC's view never decreases");
+  if (out.commit.empty()) {
+    BFT_ASSERT(rec_.exec == was, "the executed block moves only with a commit");
+    return out;
+  }
+  // H15: the path starts right above the executed block, has no gap, and ends at the new one.
+  BFT_ASSERT(out.commit.front()->parent == was.hash, "a commit path starts at the executed block");
+  auto h = was.height;
+  for (const auto& b : out.commit) {
+    BFT_ASSERT(b->height == h.next(), "a commit path climbs one height at a time");
+    h = b->height;
+  }
+  BFT_ASSERT(out.commit.back()->hash == rec_.exec.hash,
+             "a commit path ends at the new executed block");
+  return out;
+}
+
+safety::update_result safety::advance(const block& bstar, const block_tree& t) {
   update_result out;
   // H11: b'' = b*.justify.node, b' = b''.justify.node, b = b'.justify.node.
   out.changed = update_high_qc(bstar.justify); // H12 (Alg. 4 form)

@@ -59,8 +59,21 @@ public:
   bool update_high_qc(const quorum_cert& qc);
   /// A state transfer moved the executed root (catch-up).
   void set_exec(chain_root r);
+  /// What must only grow: the last voted, locked and high-QC views and the executed block.
+  struct marks {
+    view_number voted;
+    view_number locked;
+    view_number high;
+    chain_root exec;
+  };
+  [[nodiscard]] marks progress() const;
+  /// Postcondition of every step (always on): nothing of the record went back since `was`.
+  void check_progress(const marks& was) const;
 
 private:
+  /// update() without its postconditions.
+  update_result advance(const block& bstar, const block_tree& t);
+
   safety_record rec_;
   std::uint64_t mutants_;
 };

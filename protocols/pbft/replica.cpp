@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "crypto/sha3.hpp"
+#include "protocols/common/assert.hpp"
 #include "protocols/pbft/mutants.hpp"
 #include "protocols/pbft/replica_detail.hpp"
 
@@ -90,6 +91,7 @@ void replica::keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n) {
 ready replica::step(const event& e) {
   ready out;
   out_ = &out;
+  const marks was{view_, last_executed_, stable_.seq.value()};
   // Mutant vote_before_persist: the records of the previous ready go out only now, after
   // that ready's messages.
   for (auto& op : std::exchange(late_records_, {})) out.persist.push_back(std::move(op));
@@ -129,8 +131,32 @@ ready replica::step(const event& e) {
     guard_dirty_ = false;
     out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
   }
+  check_step(out, was);
   out_ = nullptr;
   return out;
+}
+
+void replica::check_step(ready& out, const marks& was) const {
+  const bool m = cfg_.mutants != 0;
+  auto& alarms = out.alarms;
+  BFT_INVARIANT(view_ >= was.view, "the view never decreases", m, alarms);
+  BFT_INVARIANT(last_executed_ >= was.executed, "the last executed sequence never decreases", m,
+                alarms);
+  BFT_INVARIANT(stable_.seq.value() >= was.stable, "the stable checkpoint never moves down", m,
+                alarms);
+  BFT_INVARIANT(stable_.seq.value() <= last_executed_ || transfer_,
+                "the low watermark passes the last executed sequence only while a state "
+                "transfer to it is owed",
+                m, alarms);
+  BFT_INVARIANT(log_.empty() || log_.begin()->first > stable_.seq.value(),
+                "the log holds nothing at or below the stable checkpoint (P17)", m, alarms);
+  BFT_INVARIANT(!is_primary() || view_changing_ || next_seq_ <= high_watermark(),
+                "the primary's next sequence number stays inside the window", m, alarms);
+  for (std::size_t i = 1; i < out.committed.size(); ++i)
+    BFT_INVARIANT(out.committed[i].index == out.committed[i - 1].index + 1,
+                  "committed entries are handed out in sequence order, without a gap", m, alarms);
+  BFT_INVARIANT(out.committed.empty() || out.committed.back().index == last_executed_,
+                "the last committed entry is the last executed sequence", m, alarms);
 }
 
 void replica::on_frame(replica_id from, const bytes& frame) {
@@ -252,6 +278,8 @@ void replica::propose(bool force) {
     sign(pp, sctx_, signer_);
     auto frame = encode_pre_prepare(pp, enc);
     const auto n = pp.seq.value();
+    BFT_INVARIANT(in_window(n), "a primary assigns sequence numbers inside the window only",
+                  cfg_.mutants != 0, out_->alarms);
     accept_pre_prepare(n, view_, pp.d, pp.sig, std::move(b), enc);
     log_[n].own_pp = frame;
     send(std::nullopt, std::move(frame)); // P7: persisted above, in the same ready
@@ -284,6 +312,12 @@ void replica::reset_votes(slot& s, view_number v) {
 void replica::accept_pre_prepare(std::uint64_t n, view_number v, const digest& d,
                                  const signature& sig, batch_ptr requests, byte_view batch_bytes) {
   slot& s = log_[n];
+  BFT_INVARIANT(!s.has_pp || v >= s.pp_view, "a slot's pre-prepare view never decreases",
+                cfg_.mutants != 0, out_->alarms);
+  if (s.committed && s.d != d) // only more than f faulty replicas can make a new view do this
+    out_->alarms.push_back("pbft: sequence " + std::to_string(n) + ", committed here, is " +
+                           "re-proposed in view " + std::to_string(v.value()) +
+                           " with another batch");
   if (s.votes_view != v) reset_votes(s, v);
   // The batch of an earlier pre-prepare at n stays in batches_: a certificate may name it.
   if (!requests) requests = find_batch(d);
@@ -424,6 +458,10 @@ void replica::check_prepared(std::uint64_t n) {
   if (has_mutant(cfg_.mutants, commit_after_2f) ? w + 1 < cfg_.validators.quorum_weight()
                                                 : !cfg_.validators.is_quorum(w))
     return; // P11
+  BFT_INVARIANT(!s.cert || s.cert->view <= view_, "a prepared certificate's view never decreases",
+                cfg_.mutants != 0, out_->alarms);
+  BFT_INVARIANT(!s.cert || s.cert->view != view_ || s.cert->d == s.d,
+                "one prepared digest per (view, sequence)", cfg_.mutants != 0, out_->alarms);
   s.prepared_now = true;
   s.cert = std::move(c);
   persist_slot(n, s);
@@ -587,13 +625,9 @@ void replica::make_stable(const checkpoint_proof& proof) {
   }
   ckpt_votes_.erase(ckpt_votes_.begin(), ckpt_votes_.upper_bound(h));
   for (auto& [who, seqs] : ckpt_by_sender_) seqs.erase(seqs.begin(), seqs.upper_bound(h));
-  for (auto it = records_.begin(); it != records_.end();) {
-    auto ph = std::get<1>(it->first);
-    if (ph <= static_cast<std::uint8_t>(phase::checkpoint) && std::get<3>(it->first) <= h)
-      it = records_.erase(it);
-    else
-      ++it;
-  }
+  records_.forget_if([h](const signed_slot& s) {
+    return s.phase <= static_cast<std::uint8_t>(phase::checkpoint) && s.seq <= h;
+  });
   next_seq_ = std::max(next_seq_, h);
   if (h > last_executed_) {
     // P30: the certified state is ahead of ours; fetch it from a replica of the proof.
@@ -746,16 +780,11 @@ void replica::note_statement(replica_id signer, std::uint8_t ph, std::uint64_t v
     return;
   }
   const bool pp = ph == static_cast<std::uint8_t>(phase::pre_prepare);
-  record_key key{signer.value(), ph, v, n};
-  auto it = records_.find(key);
-  if (it == records_.end()) {
-    records_.emplace(key, record{content, pp ? strip_batch(frame) : frame, false});
-    return;
-  }
-  if (it->second.content == content || it->second.reported) return;
-  it->second.reported = true;
-  out_->evidence.push_back(
-      bft::evidence{signer, it->second.frame, pp ? strip_batch(frame) : frame});
+  const signed_slot at{signer.value(), ph, v, n};
+  if (const auto* first = records_.first(at); first && *first == content) return;
+  // A pre-prepare is kept without its batch: the signed part is what proves equivocation.
+  if (auto ev = records_.observe(at, content, pp ? strip_batch(frame) : frame).evidence)
+    out_->evidence.push_back(std::move(*ev));
 }
 
 } // namespace bft::pbft

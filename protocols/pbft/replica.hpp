@@ -21,6 +21,7 @@
 
 #include "crypto/signer.hpp"
 #include "protocols/common/engine.hpp"
+#include "protocols/common/equivocation_log.hpp"
 #include "protocols/common/recovery.hpp"
 #include "protocols/pbft/messages.hpp"
 #include "protocols/pbft/probe.hpp"
@@ -99,12 +100,15 @@ private:
     view_change msg;
     bytes frame;
   };
-  using record_key = std::tuple<std::uint32_t, std::uint8_t, std::uint64_t, std::uint64_t>;
-  struct record {
-    digest content{};
-    bytes frame;
-    bool reported = false;
+
+  /// What must only grow across a step (README "Invariants").
+  struct marks {
+    view_number view;
+    std::uint64_t executed = 0;
+    std::uint64_t stable = 0;
   };
+  /// Postconditions of every step (always on).
+  void check_step(ready& out, const marks& was) const;
 
   // event handlers
   void on_frame(replica_id from, const bytes& frame);
@@ -265,7 +269,7 @@ private:
   std::uint64_t oldest_queued_tick_ = 0;
 
   // evidence: first signed statement per (signer, phase, view, seq)
-  std::map<record_key, record> records_;
+  equivocation_log records_;
 
   bool restored_ = false; ///< committed entries restored: hand them out on the first step
 

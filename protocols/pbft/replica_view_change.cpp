@@ -306,8 +306,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
     if (!in_flight_.contains(key)) queue_.emplace(p.order, key);
   for (auto it = vcs_.begin(); it != vcs_.end();)
     it = it->second.msg.new_view <= v ? vcs_.erase(it) : std::next(it);
-  for (auto it = records_.begin(); it != records_.end();)
-    it = std::get<2>(it->first) + 1 < v.value() ? records_.erase(it) : std::next(it);
+  records_.forget_if([&](const signed_slot& s) { return s.view + 1 < v.value(); });
   fetch_missing();
   try_execute();
   arm_timer();
