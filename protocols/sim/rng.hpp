@@ -69,4 +69,19 @@ private:
   std::uint64_t s_[4]{};
 };
 
+namespace detail {
+
+/// 64-bit mixing hash: derives each random stream's seed from the run seed and a salt, and
+/// folds the trace (not cryptographic; cheap and platform independent).
+constexpr std::uint64_t mix64(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+} // namespace detail
+
 } // namespace bft::sim
