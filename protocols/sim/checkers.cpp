@@ -19,6 +19,7 @@ std::string rid(const instance& in) { return std::to_string(in.id.value()); }
 /// K1: no two honest replicas commit different values at one index.
 class agreement final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K1"; }
   void on_commit(check_host& h, const instance& in, const committed_entry& e) override {
     if (!in.honest) return;
     auto [g, fresh] = agreed_.emplace(e.index, std::make_pair(e.id, in.id.value()));
@@ -35,6 +36,7 @@ private:
 /// K2: an honest replica's committed prefix only grows; an index once committed never changes.
 class no_rollback final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K2"; }
   void on_commit(check_host& h, const instance& in, const committed_entry& e) override {
     if (!in.honest) return;
     auto [it, fresh] = committed_[in.idx].emplace(e.index, e.id);
@@ -50,6 +52,7 @@ private:
 /// K3: equal state roots at every committed index, and the certified one where certified.
 class state_agreement final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K3"; }
   void on_applied(check_host& h, const instance& in, const committed_entry& e,
                   const std::vector<const client_request*>&) override {
     if (!in.honest) return;
@@ -79,6 +82,7 @@ private:
 /// never conflicts with an earlier one for its slot.
 class honest_non_equivocation final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K4"; }
   void on_frame(check_host& h, const wire& w) override {
     if (!w.stmt) return;
     const auto& s = *w.stmt;
@@ -100,6 +104,7 @@ private:
 /// executed once.
 class validity final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K6"; }
   void on_apply(check_host& h, const instance& in, const committed_entry& e) override {
     if (!in.honest) return;
     for (const auto& r : e.requests) {
@@ -133,6 +138,7 @@ private:
 /// installed from a certified snapshot.
 class liveness final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K7"; }
   void on_applied(check_host& h, const instance& in, const committed_entry& e,
                   const std::vector<const client_request*>& executed) override {
     if (!in.honest) return;
@@ -173,6 +179,7 @@ private:
 /// one; in Twins, conflicting statements that reached an honest replica are reported.
 class evidence_check final : public checker {
 public:
+  [[nodiscard]] std::string_view id() const override { return "K8"; }
   void on_received(check_host& h, const instance& in, const wire& w) override {
     if (!h.opts().twins_scenario || !in.honest || !w.stmt) return;
     const auto& s = *w.stmt;

@@ -58,6 +58,8 @@ protected:
 class checker {
 public:
   virtual ~checker() = default;
+  /// "K1", "K2", ...: the id its violations carry.
+  [[nodiscard]] virtual std::string_view id() const = 0;
   /// A frame leaves a replica (sent by its engine, or made up by a Byzantine role).
   virtual void on_frame(check_host&, const wire&) {}
   /// A frame is delivered to `in`.
