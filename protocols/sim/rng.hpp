@@ -5,10 +5,10 @@
 /// the same numbers for a seed on every platform; the difference is the bounded integers,
 /// which are derived here by hand with rejection sampling (no modulo bias, no standard
 /// distribution, whose output differs between library versions). xoshiro256** was chosen in
-/// the first session for its 32-byte state (the simulator forks generators per concern, see
-/// `fork_rng_`) and is kept because every recorded seed depends on it: the regression list
-/// (tests/sim/regression_seeds.txt), the replay commands in FINDINGS.md and the campaign
-/// figures. Changing the generator renumbers all of them.
+/// the first session for its 32-byte state (the simulator forks generators per concern: the
+/// roles' own streams in roles.hpp, amnesia, pauses) and is kept because every recorded seed
+/// depends on it: the regression list (tests/sim/regression_seeds.txt), the replay commands in
+/// FINDINGS.md and the campaign figures. Changing the generator renumbers all of them.
 ///
 /// Owned by one simulation run; not thread-safe.
 #include <cstdint>
@@ -68,5 +68,20 @@ private:
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4]{};
 };
+
+namespace detail {
+
+/// 64-bit mixing hash: derives each random stream's seed from the run seed and a salt, and
+/// folds the trace (not cryptographic; cheap and platform independent).
+constexpr std::uint64_t mix64(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+} // namespace detail
 
 } // namespace bft::sim

@@ -1,5 +1,7 @@
 #include "protocols/sim/simulation.hpp"
 
+#include "protocols/common/assert.hpp"
+
 // The simulation's set-up, event queue and handlers: crashes, restarts, pauses, and
 // feeding the engines (applying each ready in the driver contract's order).
 namespace bft::sim::detail {
@@ -25,12 +27,14 @@ seed_result simulation::run() {
       }
     }
   }
-  if (!stopped()) final_checks();
+  if (!stopped()) check([&](checker& c) { c.at_end(*this); });
   result_.trace_hash = trace_;
   return std::move(result_);
 }
 
 void simulation::setup() {
+  if (o_.log)
+    for (const auto& line : plan_.describe()) o_.log(line);
   const bool twins = o_.twins_scenario.has_value();
   n_ = twins ? 4 : o_.replicas;
   f_ = max_byzantine_tolerance(n_);
@@ -80,7 +84,8 @@ void simulation::setup() {
   for (std::size_t c = 0; c < o_.clients; ++c) {
     client_state cs;
     cs.signer = std::make_unique<crypto::fake_signer>(client_secret_base + c);
-    cs.next_submit = rng_.between(0, 3) * units_per_tick;
+    cs.next_submit =
+        rng_.between(plan_.client_first_ticks.lo, plan_.client_first_ticks.hi) * units_per_tick;
     if (twins) {
       // Client 0 reaches twin A, client 1 twin B, the others everyone: the two twins see
       // different requests, so they propose different batches (equivocation).
@@ -119,36 +124,38 @@ void simulation::setup_twins() {
     for (std::size_t r = 0; r < rounds_.size(); ++r) sched[v0 + r] = replica_id{rounds_[r].leader};
     for (auto& in : inst_) in->cfg.leader_schedule = sched;
   }
-  min_delay_ = max_delay_ = 2;
-  post_min_delay_ = post_max_delay_ = 2;
+  min_delay_ = max_delay_ = plan_.twins_delay_units;
+  post_min_delay_ = post_max_delay_ = plan_.twins_delay_units;
 }
 
 void simulation::draw_faults() {
+  const auto& p = plan_;
   const bool net = o_.faults == fault_mode::network || o_.faults == fault_mode::all;
   const bool crash = o_.faults == fault_mode::crash || o_.faults == fault_mode::all;
-  min_delay_ = 1;
-  max_delay_ = 4;
-  post_min_delay_ = 1;
-  post_max_delay_ = 4;
+  min_delay_ = post_min_delay_ = p.delay_units.lo;
+  max_delay_ = post_max_delay_ = p.delay_units.hi;
   if (net) {
-    loss_pm_ = rng_.between(0, 150);
-    dup_pm_ = rng_.between(0, 100);
-    max_delay_ = rng_.between(2, 12);
-    const auto windows = rng_.between(0, 3);
+    loss_pm_ = rng_.between(p.loss_pm.lo, p.loss_pm.hi);
+    dup_pm_ = rng_.between(p.dup_pm.lo, p.dup_pm.hi);
+    max_delay_ = rng_.between(p.net_max_delay_units.lo, p.net_max_delay_units.hi);
+    const auto windows = rng_.between(p.partition_windows.lo, p.partition_windows.hi);
     for (std::uint64_t w = 0; w < windows; ++w) {
-      partition_window p;
-      p.start = rng_.below(stab_);
-      p.end = std::min(stab_, p.start + rng_.between(5, 50) * units_per_tick);
+      partition_window pw;
+      pw.start = rng_.below(stab_);
+      pw.end = std::min(stab_, pw.start + rng_.between(p.partition_ticks.lo, p.partition_ticks.hi) *
+                                              units_per_tick);
       switch (rng_.below(3)) {
-      case 0: p.kind = partition_window::shape::halves; break;
-      case 1: p.kind = partition_window::shape::one_node; break;
-      default: p.kind = partition_window::shape::one_way; break;
+      case 0: pw.kind = partition_window::shape::halves; break;
+      case 1: pw.kind = partition_window::shape::one_node; break;
+      default: pw.kind = partition_window::shape::one_way; break;
       }
-      p.group_mask = rng_.between(1, (std::uint64_t{1} << n_) - 2);
-      p.node = rng_.below(n_);
-      partitions_.push_back(p);
+      pw.group_mask = rng_.between(1, (std::uint64_t{1} << n_) - 2);
+      pw.node = rng_.below(n_);
+      partitions_.push_back(pw);
     }
   }
+  note("drawn: loss ", loss_pm_, " per mille, duplication ", dup_pm_, " per mille, delay ",
+       min_delay_, "-", max_delay_, " units, ", partitions_.size(), " partition windows");
   // Byzantine replicas and their behaviours.
   std::vector<std::size_t> ids(n_);
   for (std::size_t i = 0; i < n_; ++i) ids[i] = i;
@@ -174,28 +181,20 @@ void simulation::draw_faults() {
       inst_.push_back(std::move(in));
     }
   }
-  for (std::size_t b = 0; b < k && !split_brain_; ++b) {
-    auto& in = *inst_[ids[b]];
-    in.honest = false;
-    while (in.byz == 0) in.byz = static_cast<std::uint32_t>(rng_.next()) & byz_all;
-    if (fork_rng_.chance(500)) in.byz |= byz_fork;
-    if (o_.late_equivocation && late_rng_.chance(500)) in.byz |= byz_late;
-    note("replica ", in.idx, " is Byzantine, behaviours 0x", std::hex, in.byz, std::dec);
-    if (in.byz & byz_amnesia) {
-      const auto at = rng_.between(units_per_tick, stab_ > 1 ? stab_ - 1 : 1);
-      push(at, ev_kind::crash, in.idx, 0, 1);
-      push(at + rng_.between(1, 20) * units_per_tick, ev_kind::restart, in.idx, 0, 1);
-    }
-  }
+  for (std::size_t b = 0; b < k && !split_brain_; ++b) draw_roles(*inst_[ids[b]]);
   if (o_.honest_amnesia != options::amnesia_mode::none && k < n_) {
     // One honest replica loses its data directory: crash, wipe, restart before stabilisation.
     auto& in = *inst_[ids[k + amnesia_rng_.below(n_ - k)]];
     in.amnesiac = true;
     in.cfg.recovering = o_.honest_amnesia == options::amnesia_mode::guarded;
-    const auto span = stab_ > 40 * units_per_tick ? stab_ - 40 * units_per_tick : 1;
-    const auto at = 10 * units_per_tick + amnesia_rng_.below(span);
+    const auto earliest = p.amnesia_earliest_ticks * units_per_tick;
+    const auto margin = p.amnesia_margin_ticks * units_per_tick;
+    const auto span = stab_ > margin ? stab_ - margin : 1;
+    const auto at = earliest + amnesia_rng_.below(span);
     push(at, ev_kind::crash, in.idx, 0, 0);
-    push(at + amnesia_rng_.between(1, 20) * units_per_tick, ev_kind::restart, in.idx, 0, 1);
+    push(at + amnesia_rng_.between(p.amnesia_down_ticks.lo, p.amnesia_down_ticks.hi) *
+                  units_per_tick,
+         ev_kind::restart, in.idx, 0, 1);
     note("replica ", in.idx, " will restart with a deleted record (",
          in.cfg.recovering ? "guarded" : "unguarded", ")");
   }
@@ -204,15 +203,36 @@ void simulation::draw_faults() {
                        : std::vector<std::size_t>{});
   if (crash) {
     async_sync_ = true;
-    const auto crashes = rng_.between(1, 3);
+    const auto crashes = rng_.between(p.crashes.lo, p.crashes.hi);
+    const auto margin = p.crash_margin_ticks * units_per_tick;
     for (std::uint64_t c = 0; c < crashes; ++c) {
       const auto who = rng_.below(n_);
-      const auto at = rng_.below(stab_ > 20 * units_per_tick ? stab_ - 20 * units_per_tick : 1);
-      const auto back = at + rng_.between(2, 30) * units_per_tick;
-      push(at, ev_kind::crash, who, 0, rng_.chance(500) ? 2 : 0);
+      const auto at = rng_.below(stab_ > margin ? stab_ - margin : 1);
+      const auto back =
+          at + rng_.between(p.crash_down_ticks.lo, p.crash_down_ticks.hi) * units_per_tick;
+      push(at, ev_kind::crash, who, 0, rng_.chance(p.lose_unsynced_pm) ? 2 : 0);
       push(std::min(back, stab_), ev_kind::restart, who, 0, 0);
     }
   }
+}
+
+// The roles of a Byzantine replica (byzantine_roles): the shared mask from the shared stream
+// (redrawn while empty), then each own-stream role from its stream, then their set-up hooks.
+void simulation::draw_roles(instance& in) {
+  static_assert(byzantine_roles.size() <= 32, "instance::byz holds a bit per role");
+  in.honest = false;
+  const auto mask = shared_role_mask();
+  BFT_ASSERT(mask == 0xff, "the legacy roles keep the 8 bits of the shared mask they had");
+  while (in.byz == 0) in.byz = roles_of_mask(static_cast<std::uint32_t>(rng_.next()) & mask);
+  for (std::size_t i = 0; i < byzantine_roles.size(); ++i) {
+    const auto& r = byzantine_roles[i];
+    if (r.draw != role_draw::own_stream || (r.enabled && !r.enabled(o_))) continue;
+    if (role_stream(i).chance(plan_.*r.role_pm)) in.byz |= 1u << i;
+  }
+  note("replica ", in.idx, " is Byzantine, roles ", role_names(in.byz));
+  each_role(in, [&](const byz_role& r, role_ctx& c) {
+    if (r.at_setup) r.at_setup(c, in);
+  });
 }
 
 void simulation::push(std::uint64_t time, ev_kind k, std::size_t target, std::size_t source,
@@ -257,11 +277,10 @@ void simulation::handle(const sim_event& e) {
     if (!in.up) return;
     trace(0xde1, e.target, e.source, e.msg->hash);
     ++result_.cov.messages;
-    note_received(in, *e.msg);
-    if ((in.byz & byz_fork) && e.msg->stmt) {
-      if (in.heard.size() >= 32) in.heard.erase(in.heard.begin());
-      in.heard.push_back(e.msg);
-    }
+    check([&](checker& c) { c.on_received(*this, in, *e.msg); });
+    each_role(in, [&](const byz_role& r, role_ctx& c) {
+      if (r.on_receive) r.on_receive(c, in, e.msg);
+    });
     feed(in, ev::received{inst_[e.source]->id, e.msg->frame});
     return;
   }
@@ -281,7 +300,9 @@ void simulation::handle(const sim_event& e) {
     const app_snapshot* s = in.app.snapshot_at(e.aux);
     if (s == nullptr) return;
     auto snap = std::make_shared<app_snapshot>(*s);
-    if ((in.byz & byz_bad_snapshot) && rng_.chance(700)) snap->chain[0] ^= 0x5a;
+    each_role(in, [&](const byz_role& r, role_ctx& c) {
+      if (r.on_snapshot) r.on_snapshot(c, in, *snap);
+    });
     route_raw(in.idx, e.source, ev_kind::fetch_reply, e.aux, nullptr, std::move(snap));
     return;
   }
@@ -294,10 +315,7 @@ void simulation::handle(const sim_event& e) {
       return;
     }
     if (in.app.applied() >= s.index) { // caught up meanwhile
-      const auto r = in.app.root_at(s.index);
-      if (r && *r != s.root())
-        fail("K3", "replica " + std::to_string(in.id.value()) + " holds a root at " +
-                       std::to_string(s.index) + " that differs from the certified snapshot");
+      check([&](checker& c) { c.on_certified_root(*this, in, s.index, s.root(), true); });
     } else {
       in.app.install(s);
     }
@@ -324,16 +342,19 @@ void simulation::handle(const sim_event& e) {
 void simulation::draw_pauses(const std::vector<std::size_t>& honest) {
   if (honest.empty()) return;
   const std::uint64_t timeout = std::max<std::uint64_t>(1, o_.base_timeout_ticks);
-  const auto count = pause_rng_.between(1, 2);
+  const auto& pl = plan_;
+  const auto count = pause_rng_.between(pl.pauses.lo, pl.pauses.hi);
   for (std::uint64_t p = 0; p < count; ++p) {
     const auto who = honest[pause_rng_.below(honest.size())];
-    const bool leader = pause_rng_.chance(500);
-    const auto length = pause_rng_.between(3, 8) * timeout * units_per_tick;
-    const auto room =
-        stab_ > length + 20 * units_per_tick ? stab_ - length - 20 * units_per_tick : 1;
-    const auto at = 10 * units_per_tick + pause_rng_.below(room);
+    const bool leader = pause_rng_.chance(pl.pause_leader_pm);
+    const auto length =
+        pause_rng_.between(pl.pause_timeouts.lo, pl.pause_timeouts.hi) * timeout * units_per_tick;
+    const auto margin = pl.pause_margin_ticks * units_per_tick;
+    const auto room = stab_ > length + margin ? stab_ - length - margin : 1;
+    const auto at = pl.pause_earliest_ticks * units_per_tick + pause_rng_.below(room);
     push(at, ev_kind::pause, who, 0, leader ? 1 : 0);
-    push(std::min(at + length, stab_), ev_kind::resume, who, 0, pause_rng_.between(0, 2));
+    push(std::min(at + length, stab_), ev_kind::resume, who, 0,
+         pause_rng_.between(pl.pause_owed_ticks.lo, pl.pause_owed_ticks.hi));
   }
 }
 
@@ -364,7 +385,7 @@ void simulation::resume(instance& target, std::uint64_t owed) {
   }
   paused_.erase(std::find(paused_.begin(), paused_.end(), in->idx));
   const std::uint64_t timeout = std::max<std::uint64_t>(1, o_.base_timeout_ticks);
-  const auto span = pause_rng_.between(0, 2 * timeout) * units_per_tick;
+  const auto span = pause_rng_.between(0, plan_.pause_drain_timeouts * timeout) * units_per_tick;
   trace(0x4e5e, in->idx, owed, span);
   note("resume ", in->idx, " inbox=", in->inbox.size(), " owed ticks=", owed, " drain over ",
        span / units_per_tick, " ticks");
@@ -463,7 +484,8 @@ void simulation::apply_ready(instance& in, ready& r, std::deque<event>& q) {
   }
   if (!in.pending.empty() && !in.sync_scheduled) {
     in.sync_scheduled = true;
-    push(now_ + rng_.between(1, 4), ev_kind::sync, in.idx, in.idx, in.generation);
+    push(now_ + rng_.between(plan_.sync_units.lo, plan_.sync_units.hi), ev_kind::sync, in.idx,
+         in.idx, in.generation);
   }
   // 3. committed entries, in index order, into the application
   for (const auto& entry : r.committed) {
@@ -479,7 +501,7 @@ void simulation::apply_ready(instance& in, ready& r, std::deque<event>& q) {
       return;
     }
   // 4. evidence
-  for (const auto& ev : r.evidence) check_evidence(in, ev);
+  for (const auto& ev : r.evidence) check([&](checker& c) { c.on_evidence(*this, in, ev); });
   // 5. state transfer
   if (r.state_transfer) start_transfer(in, *r.state_transfer, q);
 }

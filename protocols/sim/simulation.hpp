@@ -1,9 +1,11 @@
 #pragma once
 /// Internal to the simulator (protocols/sim): the world of one seeded run, `simulation`, with
 /// its instances, wire frames and events. Its member functions live in simulation.cpp (set-up,
-/// events, crashes, pauses, feeding the engines), simulation_network.cpp (sending, Byzantine
-/// behaviours, partitions, routing) and simulation_checks.cpp (clients, the checkers K1-K9,
-/// state transfer, coverage). The public interface is simulator.hpp.
+/// events, crashes, pauses, feeding the engines), simulation_network.cpp (sending, partitions,
+/// routing), simulation_clients.cpp (the clients) and simulation_checks.cpp (commits through
+/// the checkers, state transfer, coverage). What it draws with is the fault plan
+/// (fault_plan.hpp); the Byzantine roles are one table (roles.hpp), the checkers one list
+/// (checkers.hpp). The public interface is simulator.hpp.
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -21,30 +23,17 @@
 #include "crypto/fake_signer.hpp"
 #include "protocols/common/codec.hpp"
 #include "protocols/sim/app.hpp"
+#include "protocols/sim/checkers.hpp"
+#include "protocols/sim/fault_plan.hpp"
 #include "protocols/sim/rng.hpp"
+#include "protocols/sim/roles.hpp"
 #include "protocols/sim/simulator.hpp"
+#include "protocols/sim/twins_schedule.hpp"
 
 namespace bft::sim::detail {
 
-/// Twins delivery rules: bit k of twins_drop::kinds is frame_kind k + 1 (letters p, v, n, f);
-/// this bit is every other kind (letter o).
-constexpr std::string_view drop_kind_letters = "pvnf";
-constexpr std::uint8_t drop_other_bit = 0x80;
-
 constexpr std::uint64_t units_per_tick = 4;
 constexpr std::uint64_t client_secret_base = 1'000'000;
-constexpr std::uint64_t fetch_timeout_units = 8 * units_per_tick;
-constexpr std::uint64_t client_retransmit_units = 12 * units_per_tick;
-
-/// 64-bit mixing hash for the trace (not cryptographic; cheap and platform independent).
-constexpr std::uint64_t mix64(std::uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
 
 inline std::uint64_t hash_bytes(byte_view b) {
   std::uint64_t h = 0x6a09e667f3bcc908ULL ^ b.size();
@@ -60,28 +49,6 @@ inline std::uint64_t hash_bytes(byte_view b) {
 }
 
 inline std::string hex_short(const digest& d) { return to_hex(byte_view(d.data(), 6)); }
-
-// Byzantine behaviours (bit set per Byzantine replica).
-enum byz_bit : std::uint32_t {
-  byz_equivocate = 1u << 0,
-  byz_silent = 1u << 1,
-  byz_replay = 1u << 2,
-  byz_future = 1u << 3,
-  byz_badsig = 1u << 4,
-  byz_forge = 1u << 5,
-  byz_amnesia = 1u << 6,
-  byz_bad_snapshot = 1u << 7,
-  byz_all = (1u << 8) - 1,
-  /// Drawn apart from byz_all (from the fork stream, so seeds without it replay as before):
-  /// as leader, propose to some replicas a fork on an older certified block it received
-  /// (`protocol_inspector::fork_variant`), sometimes with a forged QC on top.
-  byz_fork = 1u << 8,
-  /// Drawn apart too (from the late stream): sign a conflicting variant of a frame it sends
-  /// and deliver it, to every other replica, only some ticks later, as one would to a replica
-  /// that restarted meanwhile. A restarted replica that forgot what it signed is caught (K4)
-  /// voting twice, which a crash-only world with honest leaders cannot show (H24).
-  byz_late = 1u << 9,
-};
 
 /// One frame on the wire, shared by every copy of a broadcast.
 struct wire {
@@ -144,25 +111,22 @@ struct instance {
   bool amnesiac = false; ///< honest, but restarts once with its record deleted (--amnesia)
   bool paused = false;   ///< --pause: frozen; events addressed to it wait in `inbox`
   std::vector<sim_event> inbox;
-  std::uint32_t byz = 0;
+  std::uint32_t byz = 0; ///< bit i: role i of `byzantine_roles`
   persisted_state durable;
   std::vector<persist_op> pending;
   std::deque<std::vector<outbound>> held;
   bool sync_scheduled = false;
   std::uint64_t generation = 0;
   application app;
-  std::map<std::uint64_t, digest> committed_ids;
-  std::set<std::pair<public_key, std::uint64_t>> executed;
   engine_status last{};
   bool have_last = false;
   std::optional<state_transfer_request> transfer;
   std::size_t transfer_attempt = 0;
   std::uint64_t transfer_gen = 0;
   std::vector<std::shared_ptr<const wire>> history; ///< sent frames, for replay
-  std::vector<std::shared_ptr<const wire>> heard;   ///< byz_fork: received statements
-  /// byz_late: conflicting variants signed, with the time they are to be delivered.
+  std::vector<std::shared_ptr<const wire>> heard;   ///< fork role: received statements
+  /// late role: conflicting variants signed, with the time they are to be delivered.
   std::vector<std::pair<std::uint64_t, std::shared_ptr<const wire>>> late;
-  std::map<stmt_key, digest> received; ///< K8: statements seen
   explicit instance(std::uint64_t interval) : app(interval) {}
 };
 
@@ -177,16 +141,16 @@ struct client_state {
   std::vector<std::size_t> targets; ///< instances this client submits to
 };
 
-class simulation {
+class simulation final : private role_host, private check_host {
 public:
   /// A Twins scenario is its own seed, so `--twins --scenario S` replays exactly what the
-  /// enumeration ran.
+  /// enumeration ran. Each random stream is the run seed mixed with its salt.
   explicit simulation(const options& o)
-      : o_(o), rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x5157'0000ULL)),
-        fork_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xf04c'0000ULL)),
-        amnesia_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0xa3e5'0000ULL)),
-        late_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x1a7e'0000ULL)),
-        pause_rng_(mix64((o.twins_scenario ? *o.twins_scenario : o.seed) ^ 0x9a05'0000ULL)) {}
+      : o_(o), seed_(o.twins_scenario ? *o.twins_scenario : o.seed),
+        rng_(mix64(seed_ ^ 0x5157'0000ULL)), amnesia_rng_(mix64(seed_ ^ 0xa3e5'0000ULL)),
+        pause_rng_(mix64(seed_ ^ 0x9a05'0000ULL)), checkers_(make_checkers()) {
+    for (const auto& r : byzantine_roles) role_rng_.emplace_back(role_stream_seed(r, seed_));
+  }
   seed_result run();
 
 private:
@@ -194,6 +158,7 @@ private:
   void setup();
   void setup_twins();
   void draw_faults();
+  void draw_roles(instance& in);
 
   // ------------------------------------------------------------------------ event queue
   void push(std::uint64_t time, ev_kind k, std::size_t target, std::size_t source,
@@ -210,7 +175,28 @@ private:
     o_.log(os.str());
   }
   [[nodiscard]] bool stopped() const;
-  void fail(std::string checker, std::string detail);
+
+  /// Runs `hook` on every checker in list order until one fails.
+  template <class Hook>
+  void check(Hook&& hook) {
+    for (auto& c : checkers_) {
+      if (stopped()) return;
+      hook(*c);
+    }
+  }
+  /// The random stream of role i: the shared one, or its own.
+  rng& role_stream(std::size_t i) {
+    return byzantine_roles[i].draw == role_draw::shared_mask ? rng_ : role_rng_[i];
+  }
+  /// Runs the hook of each role instance `in` has, in table order, with its stream.
+  template <class Hook>
+  void each_role(const instance& in, Hook&& hook) {
+    for (std::size_t i = 0; i < byzantine_roles.size(); ++i) {
+      if (!((in.byz >> i) & 1)) continue;
+      role_ctx c{*this, role_stream(i), plan_};
+      hook(byzantine_roles[i], c);
+    }
+  }
 
   // ------------------------------------------------------------------------- handlers
   void handle(const sim_event& e);
@@ -234,7 +220,6 @@ private:
   void release(instance& in, std::vector<outbound>& msgs);
   void byzantine_send(instance& in, const std::shared_ptr<const wire>& w,
                       const std::vector<std::size_t>& rcpt);
-  [[nodiscard]] bool honest_key(replica_id id) const;
   /// The Twins round a frame of instance `from` belongs to: the round of the view the sender is
   /// in when it sends (after the step, so a proposal made on entering a view belongs to that
   /// view's round); views after the last round keep the last one.
@@ -249,17 +234,14 @@ private:
                  std::shared_ptr<const app_snapshot> snap);
 
   // ----------------------------------------------------------------------- clients
+  // simulation_clients.cpp: clients sign requests, submit them to their targets, retransmit,
+  // and move on once f + 1 replicas executed them; `submitted_` is what K6 checks against.
   void drive_clients();
   void send_request(client_state& cs);
   void client_saw_execution(const instance& in, const client_request& r);
 
   // ------------------------------------------------------------------ commits, checks
   void apply_committed(instance& in, const committed_entry& e, std::deque<event>& q);
-  /// K4 on every frame that leaves any replica: a statement signed by an honest key (sent by
-  /// its owner or relayed by another replica) must not conflict with an earlier one.
-  void check_honest_statement(const wire& w);
-  void note_received(instance& in, const wire& w);
-  void check_evidence(const instance& in, const evidence& ev);
 
   // ------------------------------------------------------------------ state transfer
   void start_transfer(instance& in, const state_transfer_request& req, std::deque<event>& q);
@@ -271,13 +253,49 @@ private:
 
   // --------------------------------------------------------------- stabilisation, end
   void stabilise();
-  void final_checks();
+
+  // ------------------------------------------------ role_host, check_host (roles, checkers)
+  wire_ptr variant(instance& in, std::optional<bytes> frame) override;
+  void send_to(std::size_t from, std::size_t to, const wire_ptr& w) override { route(from, to, w); }
+  std::vector<std::size_t> everyone_else(const instance& in) override {
+    return recipients(in, std::nullopt);
+  }
+  void schedule_crash(std::uint64_t time, std::size_t idx, std::uint64_t flags) override {
+    push(time, ev_kind::crash, idx, 0, flags);
+  }
+  void schedule_restart(std::uint64_t time, std::size_t idx, bool amnesia) override {
+    push(time, ev_kind::restart, idx, 0, amnesia ? 1 : 0);
+  }
+  [[nodiscard]] std::uint64_t now() const override { return now_; }
+  [[nodiscard]] std::uint64_t stabilisation() const override { return stab_; }
+  [[nodiscard]] const protocol_inspector& inspector() const override {
+    return *o_.protocol.inspector;
+  }
+  void log_line(const std::string& line) override { note(line); }
+  void fail(std::string checker, std::string detail) override;
+  [[nodiscard]] const options& opts() const override { return o_; }
+  [[nodiscard]] std::size_t instance_count() const override { return inst_.size(); }
+  [[nodiscard]] const instance& at(std::size_t idx) const override { return *inst_[idx]; }
+  [[nodiscard]] std::size_t n() const override { return n_; }
+  [[nodiscard]] std::size_t f() const override { return f_; }
+  [[nodiscard]] std::uint64_t end() const override { return end_; }
+  [[nodiscard]] bool honest_key(replica_id id) const override;
+  [[nodiscard]] std::optional<submission> submitted(const public_key& client,
+                                                    std::uint64_t seq) const override;
+  [[nodiscard]] std::optional<statement> statement_of(const instance& in,
+                                                      byte_view frame) const override {
+    return o_.protocol.inspector->statement_of(frame, vs_, verifier_, in.cfg);
+  }
+  void count_evidence() override { ++result_.cov.evidence; }
+
   const options& o_;
-  rng rng_;
-  rng fork_rng_;                    ///< byz_fork decisions only, so other seeds keep their draws
-  rng amnesia_rng_;                 ///< honest amnesia draws and recovery nonces only
-  rng late_rng_;                    ///< byz_late decisions only (--late-equivocation)
-  rng pause_rng_;                   ///< --pause draws only
+  const fault_plan& plan_ = default_fault_plan;
+  std::uint64_t seed_;        ///< the run's seed (a Twins scenario's number)
+  rng rng_;                   ///< the shared stream: network, crashes, clients, legacy roles
+  rng amnesia_rng_;           ///< honest amnesia draws and recovery nonces only
+  rng pause_rng_;             ///< --pause draws only
+  std::vector<rng> role_rng_; ///< role i's own stream (unused for shared-stream roles)
+  std::vector<std::unique_ptr<checker>> checkers_;
   std::vector<std::size_t> paused_; ///< --pause: frozen instances, in pause order
   crypto::fake_verifier verifier_;
   validator_set vs_;
@@ -295,17 +313,10 @@ private:
   std::vector<twins_round> rounds_; ///< Twins: partition and leader per round
   bool split_brain_ = false;
   std::vector<std::uint8_t> group_; ///< split brain: the side of each instance
-  // checker state
-  std::map<std::uint64_t, std::pair<digest, std::uint32_t>> agreed_;
-  std::map<std::uint64_t, std::pair<digest, std::uint32_t>> roots_;
-  std::map<stmt_key, digest> honest_said_;
   std::map<std::pair<public_key, std::uint64_t>,
            std::pair<std::shared_ptr<const client_request>, std::uint64_t>>
-      submitted_;
-  std::map<std::uint32_t, std::string> equivocation_reached_; ///< culprit -> first seen
-  std::set<std::uint32_t> accused_;
+      submitted_; ///< every request a client signed, and when (units)
   std::uint64_t max_view_seen_ = 0, max_stable_ = 0;
-  std::uint64_t fresh_index_ = ~std::uint64_t{0}; ///< K7: first entry with a fresh request
   std::uint64_t trace_ = 0x243f6a8885a308d3ULL;
   seed_result result_;
 };

@@ -1,7 +1,7 @@
 #include "protocols/sim/simulation.hpp"
 
-// The simulation's network: sending, the Byzantine behaviours, partitions and Twins
-// delivery rules, routing with delay, loss and duplication.
+// The simulation's network: sending (a Byzantine replica's frames through its roles,
+// roles.cpp), partitions and Twins delivery rules, routing with delay, loss and duplication.
 namespace bft::sim::detail {
 
 std::shared_ptr<const wire> simulation::make_wire(const instance& in, bytes frame) {
@@ -30,7 +30,7 @@ void simulation::release(instance& in, std::vector<outbound>& msgs) {
     auto rcpt = recipients(in, m.to);
     auto w = make_wire(in, std::move(m.frame));
     trace(0x5e0d, in.idx, w->hash, m.to ? m.to->value() + 1 : 0);
-    check_honest_statement(*w);
+    check([&](checker& c) { c.on_frame(*this, *w); });
     if (in.byz != 0) {
       byzantine_send(in, w, rcpt);
     } else {
@@ -39,87 +39,45 @@ void simulation::release(instance& in, std::vector<outbound>& msgs) {
   }
 }
 
+wire_ptr simulation::variant(instance& in, std::optional<bytes> frame) {
+  if (!frame) return nullptr;
+  ++result_.cov.byzantine_frames;
+  auto v = make_wire(in, std::move(*frame));
+  check([&](checker& c) { c.on_frame(*this, *v); });
+  return v;
+}
+
+// A Byzantine replica's frame: the roles' before-send hooks reshape it (table order), it goes
+// to the recipients, then the after-send hooks add frames of their own.
 void simulation::byzantine_send(instance& in, const std::shared_ptr<const wire>& w,
                                 const std::vector<std::size_t>& rcpt) {
-  const auto& insp = *o_.protocol.inspector;
-  auto variant = [&](std::optional<bytes> b) -> std::shared_ptr<const wire> {
-    if (!b) return nullptr;
-    ++result_.cov.byzantine_frames;
-    auto v = make_wire(in, std::move(*b));
-    check_honest_statement(*v);
-    return v;
-  };
-  if (in.history.size() < 64) {
+  // Every Byzantine replica keeps its frames for the replay role (shared stream, as before
+  // the role table, so recorded seeds replay).
+  if (in.history.size() < plan_.replay_history) {
     in.history.push_back(w);
   } else {
     in.history[rng_.below(in.history.size())] = w;
   }
-  if ((in.byz & byz_silent) && rng_.chance(700)) return;
-  std::shared_ptr<const wire> main = w;
-  if ((in.byz & byz_forge) && rng_.chance(400)) {
-    if (auto f =
-            variant(insp.forged_certificate_variant(w->frame, *in.signer, in.cfg, rng_.next())))
-      main = f;
-  }
-  if ((in.byz & byz_badsig) && rng_.chance(300) && main->frame.size() >= 64) {
-    bytes b = main->frame;
-    b[b.size() - 1 - rng_.below(64)] ^= static_cast<std::uint8_t>(rng_.between(1, 255));
-    main = variant(std::move(b));
-  }
-  std::shared_ptr<const wire> other;
-  if ((in.byz & byz_equivocate) && rng_.chance(600))
-    other = variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, rng_.next()));
-  // byz_fork: one recipient gets the honest proposal, the others a fork on an older block
-  // (one of the newest ones found), with the forger's vote for it.
-  std::vector<std::shared_ptr<const wire>> fork;
-  std::size_t keep_honest = rcpt.size();
-  if ((in.byz & byz_fork) && rcpt.size() > 1 && fork_rng_.chance(600)) {
-    const bool forge_qc = fork_rng_.chance(400);
-    std::vector<std::vector<bytes>> found;
-    for (auto it = in.heard.rbegin(); it != in.heard.rend() && found.size() < 4; ++it) {
-      auto v = insp.fork_variant(w->frame, (*it)->frame, *in.signer, in.cfg, forge_qc);
-      if (!v.empty()) found.push_back(std::move(v));
-    }
-    if (!found.empty()) {
-      for (auto& b : found[fork_rng_.below(found.size())])
-        if (auto v = variant(std::move(b))) fork.push_back(v);
-      keep_honest = fork_rng_.below(rcpt.size());
-      note("replica ", in.idx, " forks", forge_qc ? " with a forged QC" : "",
-           ", the honest proposal only to ", rcpt[keep_honest]);
-    }
-  }
+  byz_send s{in, w, rcpt, w, nullptr, {}, rcpt.size(), false};
+  each_role(in, [&](const byz_role& r, role_ctx& c) {
+    if (r.before_send && !s.dropped) r.before_send(c, s);
+  });
+  if (s.dropped) return;
   for (auto d : rcpt) {
-    if (!fork.empty() && d != rcpt[keep_honest]) {
-      for (const auto& f : fork) route(in.idx, d, f);
-    } else if (other && rcpt.size() == 1) { // double vote to the one recipient
-      route(in.idx, d, main);
-      route(in.idx, d, other);
-    } else if (other && rng_.chance(500)) {
-      route(in.idx, d, other);
+    if (!s.fork.empty() && d != rcpt[s.keep_honest]) {
+      for (const auto& f : s.fork) route(in.idx, d, f);
+    } else if (s.other && rcpt.size() == 1) { // double vote to the one recipient
+      route(in.idx, d, s.main);
+      route(in.idx, d, s.other);
+    } else if (s.other && rng_.chance(plan_.equivocate_each_pm)) {
+      route(in.idx, d, s.other);
     } else {
-      route(in.idx, d, main);
+      route(in.idx, d, s.main);
     }
   }
-  if ((in.byz & byz_late) && late_rng_.chance(300)) {
-    // Sign the conflicting variant now, deliver it to the others later (byz_late).
-    if (auto lv = variant(insp.conflicting_variant(w->frame, *in.signer, in.cfg, late_rng_.next())))
-      in.late.emplace_back(now_ + late_rng_.between(5, 40) * units_per_tick, lv);
-  }
-  while ((in.byz & byz_late) && !in.late.empty() && in.late.front().first <= now_) {
-    auto lv = in.late.front().second;
-    in.late.erase(in.late.begin());
-    for (auto d : recipients(in, std::nullopt)) route(in.idx, d, lv);
-  }
-  if ((in.byz & byz_future) && rng_.chance(250)) {
-    if (auto fv =
-            variant(insp.future_view_variant(w->frame, *in.signer, in.cfg, rng_.between(1, 3))))
-      for (auto d : rcpt) route(in.idx, d, fv);
-  }
-  if ((in.byz & byz_replay) && rng_.chance(250) && !in.history.empty()) {
-    auto old = in.history[rng_.below(in.history.size())];
-    auto all = recipients(in, std::nullopt);
-    if (!all.empty()) route(in.idx, all[rng_.below(all.size())], old);
-  }
+  each_role(in, [&](const byz_role& r, role_ctx& c) {
+    if (r.after_send) r.after_send(c, s);
+  });
 }
 
 bool simulation::honest_key(replica_id id) const {

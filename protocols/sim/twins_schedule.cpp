@@ -1,4 +1,9 @@
-#include "protocols/sim/simulation.hpp"
+#include "protocols/sim/twins_schedule.hpp"
+
+#include <string>
+#include <vector>
+
+#include "protocols/sim/rng.hpp"
 
 // Twins schedules: the rounds of a scenario (enumerated, sampled or explicit), and their
 // text form (parse and print).

@@ -211,7 +211,9 @@ const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
                 "a failure replays as an explicit --schedule");
   cmd->add_option("--scenario", args->scenario,
                   "with --twins: replay one scenario (with --schedule: its seed)");
-  cmd->add_flag("--verbose", args->verbose, "with --seed or --scenario: log every notable event");
+  cmd->add_flag("--verbose", args->verbose,
+                "with --seed or --scenario: print the fault plan in effect, then log every "
+                "notable event");
   cmd->callback([args, &status] { status = run(*args); });
 });
 
