@@ -5,6 +5,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/coro.hpp"
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
 #include "protocols/common/codec.hpp"
@@ -77,8 +78,15 @@ private:
 
 enum class link_phase { down, connecting, handshaking, up };
 
+/// What the transport found: the peer's acceptor, or why not.
+struct connect_result {
+  std::optional<acceptor_actor> peer;
+  std::string why;
+};
+
 /// State of a link actor: the outbound queue (bounded in bytes, oldest dropped first), the
-/// credits in flight, the transport and the handshake. Owned by the actor.
+/// credits in flight, the transport, and the triggers through which handlers resume the
+/// connection coroutine (`keep_linked`). Owned by the actor.
 struct link_state {
   static inline const char* name = "bft.link";
   link_config cfg;
@@ -92,13 +100,16 @@ struct link_state {
   std::size_t in_flight = 0;
   bool flush_scheduled = false; ///< a flush_atom to ourselves is on its way
   std::chrono::milliseconds backoff{0};
-  bool reconnect_scheduled = false;
   std::chrono::steady_clock::time_point last_unreachable_log{};
   bool logged_unreachable = false;
   std::uint64_t failures_since_log = 0;
   std::unique_ptr<link_probe> probe;
   std::shared_ptr<spdlog::logger> log = component_logger("link");
   rate_limiter limiter;
+  trigger<connect_result> connected; ///< link_up / link_fail: the transport's answer
+  trigger<std::string> lost;         ///< the peer went down or a send failed (why)
+  trigger<caf::unit_t> wake;         ///< reconnect_atom: the backoff is over
+  coro_scope scope;                  ///< last: waiting coroutines go before the rest
 };
 
 using link_self = link_actor::stateful_pointer<link_state>;
@@ -108,38 +119,11 @@ void set_phase(link_self self, link_phase p) {
   if (self->state.probe) self->state.probe->on_state(static_cast<link_probe::state>(p));
 }
 
-void start_connect(link_self self) {
-  auto& st = self->state;
-  st.reconnect_scheduled = false;
-  set_phase(self, link_phase::connecting);
-  st.tr->connect(self->system(), caf::actor_cast<link_actor>(self));
-}
-
-void schedule_reconnect(link_self self, const std::string& why) {
-  auto& st = self->state;
-  if (st.remote) {
-    self->demonitor(st.remote->address());
-    st.remote.reset();
-  }
-  ++st.generation;
-  st.in_flight = 0;
-  set_phase(self, link_phase::down);
-  if (st.reconnect_scheduled) return;
-  st.backoff =
-      st.backoff.count() == 0 ? st.cfg.min_backoff : std::min(st.cfg.max_backoff, st.backoff * 2);
-  ++st.failures_since_log;
-  auto now = std::chrono::steady_clock::now();
-  if (!st.logged_unreachable || now - st.last_unreachable_log >= st.cfg.unreachable_log_interval) {
-    st.log->warn("link cannot reach peer node={} peer={} via={} reason=\"{}\" attempts={} "
-                 "retry_ms={}",
-                 st.cfg.id.self.value(), st.cfg.peer.value(), st.tr->describe(), why,
-                 st.failures_since_log, st.backoff.count());
-    st.logged_unreachable = true;
-    st.last_unreachable_log = now;
-    st.failures_since_log = 0;
-  }
-  st.reconnect_scheduled = true;
-  self->delayed_send(self, st.backoff, reconnect_atom::value);
+/// Announces that the connection is lost (peer down, failed send). The connection coroutine
+/// awaits `lost` whenever a peer is connected (handshaking or up).
+void lose(link_self self, std::string why) {
+  const bool heard = self->state.lost.fire(std::move(why));
+  BFT_ASSERT(heard, "the connection coroutine awaits `lost` while a peer is connected");
 }
 
 /// Sends queued frames while credits last. Frames queued together leave together: up to
@@ -158,7 +142,7 @@ void pump(link_self self) {
     auto on_error = [self, gen](caf::error& err) {
       if (gen != self->state.generation) return;
       if (self->state.probe) self->state.probe->on_dropped("send_failed");
-      schedule_reconnect(self, "send failed: " + self->system().render(err));
+      lose(self, "send failed: " + self->system().render(err));
     };
     ++st.in_flight;
     if (st.queue.size() == 1 ||
@@ -195,63 +179,103 @@ void pump(link_self self) {
   if (st.probe) st.probe->on_queued_bytes(st.queued_bytes);
 }
 
-void handshake(link_self self) {
+/// One step of the hello: the peer's answer to `h`, unless the connection is lost first.
+auto hello_step(link_self self, const hello& h) {
   auto& st = self->state;
-  set_phase(self, link_phase::handshaking);
-  st.my_nonce = make_nonce();
-  hello h1;
-  h1.step = 1;
-  h1.chain_id = st.cfg.id.chain_id;
-  h1.id = st.cfg.id.self;
-  h1.fresh = st.my_nonce;
-  auto gen = st.generation;
-  auto fail = [self, gen](caf::error& err) {
-    if (gen != self->state.generation) return;
-    schedule_reconnect(self, "handshake failed: " + self->system().render(err));
-  };
-  self->request(*st.remote, st.cfg.request_timeout, hello_atom::value,
-                frame{st.cfg.id.self.value(), h1.encode()})
-      .then(
-          [self, gen, fail](frame& reply) {
-            auto& ls = self->state;
-            if (gen != ls.generation) return;
-            auto h2 = hello::decode(reply.data);
-            const auto* peer = ls.cfg.id.validators.find(ls.cfg.peer);
-            if (!h2 || h2->step != 2 || h2->chain_id != ls.cfg.id.chain_id ||
-                h2->id != ls.cfg.peer || h2->echo != ls.my_nonce || peer == nullptr ||
-                !h2->verify(*ls.cfg.id.verifier, peer->key, ls.cfg.id.epoch)) {
-              if (ls.probe) ls.probe->on_dropped("bad_hello");
-              schedule_reconnect(self, "peer failed to prove its replica id");
-              return;
-            }
-            hello h3;
-            h3.step = 3;
-            h3.chain_id = ls.cfg.id.chain_id;
-            h3.id = ls.cfg.id.self;
-            h3.echo = h2->fresh;
-            h3.sign(*ls.cfg.id.signer, ls.cfg.id.epoch);
-            self->request(*ls.remote, ls.cfg.request_timeout, hello_atom::value,
-                          frame{ls.cfg.id.self.value(), h3.encode()})
-                .then(
-                    [self, gen](frame& done) {
-                      auto& ok = self->state;
-                      if (gen != ok.generation) return;
-                      auto h4 = hello::decode(done.data);
-                      if (!h4 || h4->step != 4) {
-                        schedule_reconnect(self, "peer refused our hello");
-                        return;
-                      }
-                      set_phase(self, link_phase::up);
-                      ok.backoff = std::chrono::milliseconds{0};
-                      ok.logged_unreachable = false;
-                      ok.failures_since_log = 0;
-                      ok.log->info("link is up node={} peer={} via={}", ok.cfg.id.self.value(),
-                                   ok.cfg.peer.value(), ok.tr->describe());
-                      pump(self);
-                    },
-                    fail);
-          },
-          fail);
+  return request_awaiter<frame, std::remove_pointer_t<link_self>, acceptor_actor, hello_atom,
+                         frame>(self, *st.remote, st.cfg.request_timeout, hello_atom::value,
+                                frame{st.cfg.id.self.value(), h.encode()})
+      .unless(st.lost);
+}
+
+/// Whether the hello of step 2 proves the peer's replica id (signed over our nonce).
+bool proves_peer(const link_state& st, const result<hello>& h2) {
+  const auto* peer = st.cfg.id.validators.find(st.cfg.peer);
+  return h2 && h2->step == 2 && h2->chain_id == st.cfg.id.chain_id && h2->id == st.cfg.peer &&
+         h2->echo == st.my_nonce && peer != nullptr &&
+         h2->verify(*st.cfg.id.verifier, peer->key, st.cfg.id.epoch);
+}
+
+/// The link's life, top to bottom and round again: connect through the transport, prove
+/// both ids (the 4-step hello), carry frames until the peer is lost, back off, reconnect.
+/// Frames themselves move in `pump`, driven by acknowledgements; this coroutine only waits
+/// while the link is up. Destroyed with the actor (its scope).
+task keep_linked(coro_scope&, link_self self) {
+  auto& st = self->state;
+  for (;;) {
+    set_phase(self, link_phase::connecting);
+    st.tr->connect(self->system(), caf::actor_cast<link_actor>(self));
+    auto found = co_await st.connected;
+    std::string why = std::move(found.why);
+    if (found.peer) {
+      ++st.generation;
+      st.remote = *found.peer;
+      self->monitor(*st.remote);
+      set_phase(self, link_phase::handshaking);
+      st.my_nonce = make_nonce();
+      hello h1;
+      h1.step = 1;
+      h1.chain_id = st.cfg.id.chain_id;
+      h1.id = st.cfg.id.self;
+      h1.fresh = st.my_nonce;
+      auto r2 = co_await hello_step(self, h1);
+      if (auto* down = std::get_if<1>(&r2)) {
+        why = std::move(*down);
+      } else if (auto& reply = std::get<0>(r2); !reply) {
+        why = "handshake failed: " + self->system().render(reply.error());
+      } else if (auto h2 = hello::decode(reply->data); !proves_peer(st, h2)) {
+        if (st.probe) st.probe->on_dropped("bad_hello");
+        why = "peer failed to prove its replica id";
+      } else {
+        hello h3;
+        h3.step = 3;
+        h3.chain_id = st.cfg.id.chain_id;
+        h3.id = st.cfg.id.self;
+        h3.echo = h2->fresh;
+        h3.sign(*st.cfg.id.signer, st.cfg.id.epoch);
+        auto r4 = co_await hello_step(self, h3);
+        if (auto* gone = std::get_if<1>(&r4)) {
+          why = std::move(*gone);
+        } else if (auto& done = std::get<0>(r4); !done) {
+          why = "handshake failed: " + self->system().render(done.error());
+        } else if (auto h4 = hello::decode(done->data); !h4 || h4->step != 4) {
+          why = "peer refused our hello";
+        } else {
+          set_phase(self, link_phase::up);
+          st.backoff = std::chrono::milliseconds{0};
+          st.logged_unreachable = false;
+          st.failures_since_log = 0;
+          st.log->info("link is up node={} peer={} via={}", st.cfg.id.self.value(),
+                       st.cfg.peer.value(), st.tr->describe());
+          pump(self);
+          why = co_await st.lost;
+        }
+      }
+    }
+    // Down: forget the peer (its late replies carry an old generation), back off, retry.
+    if (st.remote) {
+      self->demonitor(st.remote->address());
+      st.remote.reset();
+    }
+    ++st.generation;
+    st.in_flight = 0;
+    set_phase(self, link_phase::down);
+    st.backoff =
+        st.backoff.count() == 0 ? st.cfg.min_backoff : std::min(st.cfg.max_backoff, st.backoff * 2);
+    ++st.failures_since_log;
+    auto now = std::chrono::steady_clock::now();
+    if (!st.logged_unreachable ||
+        now - st.last_unreachable_log >= st.cfg.unreachable_log_interval) {
+      st.log->warn("link cannot reach peer node={} peer={} via={} reason=\"{}\" attempts={} "
+                   "retry_ms={}",
+                   st.cfg.id.self.value(), st.cfg.peer.value(), st.tr->describe(), why,
+                   st.failures_since_log, st.backoff.count());
+      st.logged_unreachable = true;
+      st.last_unreachable_log = now;
+      st.failures_since_log = 0;
+    }
+    co_await sleep_for(self, st.wake, st.backoff, reconnect_atom::value);
+  }
 }
 
 link_actor::behavior_type link_fn(link_self self, link_config cfg, std::shared_ptr<transport> t) {
@@ -263,9 +287,9 @@ link_actor::behavior_type link_fn(link_self self, link_config cfg, std::shared_p
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.remote && dm.source == st.remote->address())
-      schedule_reconnect(self, "peer went down: " + self->system().render(dm.reason));
+      lose(self, "peer went down: " + self->system().render(dm.reason));
   });
-  start_connect(self);
+  keep_linked(init.scope, self);
   return {
       [self](frame_atom, frame& f) {
         auto& st = self->state;
@@ -302,24 +326,14 @@ link_actor::behavior_type link_fn(link_self self, link_config cfg, std::shared_p
         self->state.flush_scheduled = false;
         pump(self);
       },
+      // The transport answers each connect once; the coroutine waits for it (else: ignored).
       [self](link_up_atom, acceptor_actor& a) {
-        auto& st = self->state;
-        if (st.phase != link_phase::connecting) return;
-        ++st.generation;
-        st.remote = a;
-        self->monitor(a);
-        handshake(self);
+        self->state.connected.fire(connect_result{std::move(a), {}});
       },
       [self](link_fail_atom, std::string& why) {
-        if (self->state.phase != link_phase::connecting) return;
-        schedule_reconnect(self, why);
+        self->state.connected.fire(connect_result{std::nullopt, std::move(why)});
       },
-      [self](reconnect_atom) {
-        if (self->state.phase == link_phase::down)
-          start_connect(self);
-        else
-          self->state.reconnect_scheduled = false;
-      },
+      [self](reconnect_atom) { self->state.wake.fire({}); },
   };
 }
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/catchup.hpp"
+#include "actors/coro.hpp"
 #include "actors/log.hpp"
 #include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
@@ -46,6 +47,10 @@ struct replica_state {
   bool idle_timer = false;
   std::chrono::steady_clock::time_point last_tick{};
   std::chrono::steady_clock::time_point last_request{};
+  /// The running catch-up session (`catch_up`) waits here for its assembled snapshot
+  /// (nullopt: a newer session replaced it).
+  trigger<std::optional<bytes>> assembled;
+  coro_scope scope; ///< last: waiting coroutines go before the rest of the state
 };
 
 using replica_self = replica_actor::stateful_pointer<replica_state>;
@@ -96,8 +101,6 @@ void send_to(replica_self self, replica_id peer, const bytes& data) {
   self->send(it->second, frame_atom::value,
              frame{st.cfg.id.self.value(), std::string(data.begin(), data.end())});
 }
-
-void install(replica_self self, bytes snapshot);
 
 void apply_fetch(replica_self self, fetch_output out);
 
@@ -161,34 +164,55 @@ void apply_fetch(replica_self self, fetch_output out) {
                    "suppressed={}",
                    st.cfg.id.self.value(), f.peer.value(), f.reason, st.fetcher.index(), held);
   }
-  if (out.complete) install(self, std::move(*out.complete));
+  if (out.complete) {
+    const bool heard = st.assembled.fire(std::move(*out.complete));
+    BFT_ASSERT(heard, "the catch-up session awaits the snapshot its fetcher assembles");
+  }
 }
 
-/// Restores the fetched snapshot in the state machine; it checks the certified root again
-/// (recomputed from the data), and only then the engine hears `ev::state_installed`.
-void install(replica_self self, bytes snapshot) {
-  auto& fetcher = self->state.fetcher;
-  install_request req{fetcher.index(), fetcher.root(), std::move(snapshot)};
-  const auto index = req.index;
-  const auto root = req.root;
-  self->request(self->state.cfg.state_machine, caf::infinite, install_atom::value, std::move(req))
-      .then([self, index, root](install_answer& a) {
-        auto& st = self->state;
-        if (!st.fetcher.installing() || st.fetcher.index() != index || st.fetcher.root() != root)
-          return; // a newer session replaced this one
-        if (!a.ok) {
-          st.log->warn("replica catch-up rejects an assembled snapshot node={} index={} "
-                       "error=\"{}\"",
-                       st.cfg.id.self.value(), index, a.error);
-          apply_fetch(self, st.fetcher.on_install_failed());
-          return;
-        }
-        st.fetcher.on_installed();
-        if (st.catchup) st.catchup->on_installed();
-        st.log->info("replica installs certified snapshot node={} index={}", st.cfg.id.self.value(),
-                     index);
-        step(self, ev::state_installed{index, root, std::move(a.client_seqs)});
-      });
+/// One catch-up session, top to bottom: the fetcher asks sources for the manifest and the
+/// chunks and checks each (its timeouts, in ticks, and its choice of the next source stay in
+/// the CAF-free, unit-tested `snapshot_fetcher`); once it has assembled the snapshot, the
+/// state machine restores it, which checks the certified root again (recomputed from the
+/// data); only then does the engine hear `ev::state_installed`. A snapshot that does not
+/// restore sends the fetcher on to the next source and the session waits again.
+task catch_up(coro_scope&, replica_self self, state_transfer_request req) {
+  auto& st = self->state;
+  std::vector<replica_id> peers;
+  for (const auto& [peer, link] : st.cfg.links) peers.push_back(peer);
+  apply_fetch(self, st.fetcher.start(req, peers));
+  for (;;) {
+    auto snapshot = co_await st.assembled;
+    if (!snapshot) co_return; // a newer session replaced this one
+    const auto index = st.fetcher.index();
+    const auto root = st.fetcher.root();
+    // A named awaiter: g++ 12.2 destroys an aggregate temporary built inside a co_await
+    // expression twice (a double free); see coro.hpp.
+    auto restore = request_awaiter<install_answer, std::remove_pointer_t<replica_self>,
+                                   state_machine_actor, install_atom, install_request>(
+        self, st.cfg.state_machine, caf::infinite, install_atom::value,
+        install_request{index, root, std::move(*snapshot)});
+    auto a = co_await restore;
+    if (!a) { // the state machine is gone: stop, as an unhandled request error does
+      self->quit(a.error());
+      co_return;
+    }
+    if (!st.fetcher.installing() || st.fetcher.index() != index || st.fetcher.root() != root)
+      co_return; // a newer session replaced this one
+    if (!a->ok) {
+      st.log->warn("replica catch-up rejects an assembled snapshot node={} index={} "
+                   "error=\"{}\"",
+                   st.cfg.id.self.value(), index, a->error);
+      apply_fetch(self, st.fetcher.on_install_failed());
+      continue;
+    }
+    st.fetcher.on_installed();
+    if (st.catchup) st.catchup->on_installed();
+    st.log->info("replica installs certified snapshot node={} index={}", st.cfg.id.self.value(),
+                 index);
+    step(self, ev::state_installed{index, root, std::move(a->client_seqs)});
+    co_return;
+  }
 }
 
 /// Answers a peer's catch-up request from the snapshots the state machine keeps.
@@ -299,9 +323,8 @@ void apply_after_persist(replica_self self, ready& r) {
       return; // this session is already running
     st.log->info("replica catches up by snapshot node={} index={} sources={}",
                  st.cfg.id.self.value(), req.index, req.sources.size());
-    std::vector<replica_id> peers;
-    for (const auto& [peer, link] : st.cfg.links) peers.push_back(peer);
-    apply_fetch(self, st.fetcher.start(req, peers));
+    st.assembled.fire(std::nullopt); // ends a session that still waits for its snapshot
+    catch_up(st.scope, self, req);
   }
 }
 

@@ -519,6 +519,56 @@ TEST_CASE_FIXTURE(fixture, "a replica whose peer restarts reconnects") {
 
 namespace {
 
+/// An acceptor that never answers a hello (its promises are kept, so no error comes back).
+struct mute_acceptor_state {
+  std::vector<caf::typed_response_promise<frame>> held;
+};
+acceptor_actor::behavior_type
+mute_acceptor(acceptor_actor::stateful_pointer<mute_acceptor_state> self) {
+  return {
+      [self](hello_atom, frame&) -> caf::result<frame> {
+        auto rp = self->make_response_promise<frame>();
+        self->state.held.push_back(rp);
+        return rp;
+      },
+      [](peer_atom, frame&) { return ack_atom::value; },
+      [](batch_atom, frame&) { return ack_atom::value; },
+      [](client_atom, frame& f) { return f; },
+  };
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a peer lost during the hello sends the link to back off at once, "
+                           "not at the hello's timeout") {
+  auto dir = std::make_shared<local_directory>();
+  auto mute = sys.spawn(mute_acceptor);
+  dir->set(replica_id{1}, mute);
+  link_config lc;
+  lc.id = net.id(0, &m);
+  lc.peer = replica_id{1};
+  auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
+  periodic.push_back(caf::actor_cast<caf::actor>(link));
+  consume_messages();
+  CHECK(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 2); // handshaking, unanswered
+  caf::anon_send_exit(mute, caf::exit_reason::kill);
+  dir->erase(replica_id{1});
+  consume_messages(); // no timer fires: the down message alone ends the hello
+  CHECK(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 0);
+
+  auto rec = std::make_shared<recorder>();
+  dir->set(replica_id{1}, spawn_test_acceptor(1, rec));
+  sched.trigger_timeouts(); // the backoff, and the dead hello's timeout, which is ignored
+  consume_messages();
+  CHECK(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 3);
+  caf::anon_send(link, frame_atom::value, frame{0, "after"});
+  consume_messages();
+  REQUIRE(rec->frames.size() == 1);
+  CHECK(rec->frames[0].data == "after");
+}
+
+namespace {
+
 /// Counts live instances, to see coroutine frames being destroyed.
 struct frame_witness {
   std::shared_ptr<int> live;
