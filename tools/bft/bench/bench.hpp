@@ -44,8 +44,7 @@
 #include "config/genesis.hpp"
 #include "config/testnet.hpp"
 #include "crypto/ed25519.hpp"
-#include "protocols/hotstuff/factory.hpp"
-#include "protocols/pbft/factory.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/smr/kv_tx.hpp"
 #include "tools/bft/command.hpp"
 
