@@ -4,7 +4,7 @@
 ///   bench_proc.cpp     machine and process figures (/proc, getrusage), percentiles
 ///   bench_cluster.cpp  the clusters: in one process, or `bft node` processes it spawns
 ///   bench_phase.cpp    the load actor and one measured phase
-///   bench_report.cpp   JSON and table output, the --check-json checker, the gnuplot script
+///   bench_report.cpp   JSON (nlohmann-json) and table output, --check-json, the gnuplot script
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
