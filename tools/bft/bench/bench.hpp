@@ -3,7 +3,7 @@
 /// figures of a measured phase and the cluster interface the parts share.
 ///   bench_proc.cpp     machine and process figures (/proc, getrusage), percentiles
 ///   bench_cluster.cpp  the clusters: in one process, or `bft node` processes it spawns
-///   bench_phase.cpp    the load actor and one measured phase
+///   bench_phase.cpp    one measured phase, its load from actors/load.cpp (spawn_load)
 ///   bench_report.cpp   JSON (nlohmann-json) and table output, --check-json, the gnuplot script
 #include <arpa/inet.h>
 #include <fcntl.h>
