@@ -11,6 +11,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "actors/catchup.hpp"
+#include "actors/wire.hpp"
+#include "protocols/registry.hpp"
+
 namespace bft::actors {
 
 namespace {
@@ -20,6 +24,20 @@ std::string hex_type(std::uint16_t t) {
   return buf;
 }
 } // namespace
+
+std::string frame_type_label(std::uint16_t t) {
+  if (auto name = engine_frame_name(t)) return std::string(*name);
+  switch (t) {
+  case hello_type: return "hello";
+  case client_call_type: return "client_call";
+  case client_reply_type: return "client_reply";
+  case sync_request_type: return "sync_request";
+  case sync_manifest_type: return "sync_manifest";
+  case sync_chunk_type: return "sync_chunk";
+  case sync_unavailable_type: return "sync_unavailable";
+  default: return hex_type(t);
+  }
+}
 
 metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
@@ -40,11 +58,11 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Register(r);
   messages_received = &BuildCounter()
                            .Name("bft_messages_received_total")
-                           .Help("Frames handed to the engine, by envelope type")
+                           .Help("Frames handed to the engine, by frame type name")
                            .Register(r);
   messages_sent = &BuildCounter()
                        .Name("bft_messages_sent_total")
-                       .Help("Frames sent, by envelope type")
+                       .Help("Frames sent, by frame type name")
                        .Register(r);
   signature_failures = &BuildCounter()
                             .Name("bft_signature_failures_total")
@@ -133,16 +151,32 @@ void replica_probe::on_status(std::uint64_t view, std::uint64_t height) {
   height_->Set(static_cast<double>(height));
 }
 
+prometheus::Counter*
+replica_probe::message_counter(prometheus::Family<prometheus::Counter>& family,
+                               std::map<std::uint16_t, prometheus::Counter*>& cache,
+                               prometheus::Counter*& other, std::uint16_t type) {
+  if (auto it = cache.find(type); it != cache.end()) return it->second;
+  auto label = frame_type_label(type);
+  bool unnamed = label.rfind("0x", 0) == 0;
+  if (unnamed && !unknown_types_.contains(type)) {
+    if (unknown_types_.size() >= max_unknown_types) {
+      if (other == nullptr) other = &family.Add({{"replica", self_}, {"type", "other"}});
+      return other; // not cached per type: the cache stays bounded too
+    }
+    unknown_types_.insert(type);
+  }
+  auto* c = &family.Add({{"replica", self_}, {"type", label}});
+  cache[type] = c;
+  return c;
+}
+
 void replica_probe::on_received(std::uint16_t type) {
-  auto& c = received_[type];
-  if (c == nullptr) c = &m_->messages_received->Add({{"replica", self_}, {"type", hex_type(type)}});
-  c->Increment();
+  message_counter(*m_->messages_received, received_, other_received_, type)->Increment();
 }
 
 void replica_probe::on_sent(std::uint16_t type, std::uint64_t copies) {
-  auto& c = sent_[type];
-  if (c == nullptr) c = &m_->messages_sent->Add({{"replica", self_}, {"type", hex_type(type)}});
-  c->Increment(static_cast<double>(copies));
+  message_counter(*m_->messages_sent, sent_, other_sent_, type)
+      ->Increment(static_cast<double>(copies));
 }
 
 void replica_probe::on_rejected(bool signature_failure) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,11 @@ class Family;
 } // namespace prometheus
 
 namespace bft::actors {
+
+/// The readable name of a frame's envelope type: the engine's name (protocols/registry.hpp:
+/// "pre_prepare", "vote", ...), the actor layer's own ("hello", "client_call", "sync_chunk",
+/// ...), else the type in hex ("0x7f01"). For log lines and the metrics' `type` label.
+[[nodiscard]] std::string frame_type_label(std::uint16_t type);
 
 /// The process's metric registry and families. Create one per process.
 class metrics {
@@ -66,7 +72,10 @@ private:
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
-/// A replica's engine-facing metrics. Labels: replica.
+/// A replica's engine-facing metrics. Labels: replica; messages also type (frame_type_label).
+/// A peer may send frames of any type: at most `max_unknown_types` types without a name get
+/// their own hex label, every further one counts under "other", so the label sets stay
+/// bounded.
 class replica_probe {
 public:
   replica_probe(metrics& m, replica_id self);
@@ -77,8 +86,13 @@ public:
   /// A rejection reported by the engine; signature failures are counted apart.
   void on_rejected(bool signature_failure);
   void on_evidence();
+  static constexpr std::size_t max_unknown_types = 8;
 
 private:
+  prometheus::Counter* message_counter(prometheus::Family<prometheus::Counter>& family,
+                                       std::map<std::uint16_t, prometheus::Counter*>& cache,
+                                       prometheus::Counter*& other, std::uint16_t type);
+
   metrics* m_;
   std::string self_;
   prometheus::Counter* blocks_;
@@ -91,6 +105,9 @@ private:
   prometheus::Counter* evidence_;
   std::map<std::uint16_t, prometheus::Counter*> received_;
   std::map<std::uint16_t, prometheus::Counter*> sent_;
+  prometheus::Counter* other_received_ = nullptr;
+  prometheus::Counter* other_sent_ = nullptr;
+  std::set<std::uint16_t> unknown_types_; ///< the unnamed types that have a hex label
   std::uint64_t last_view_ = 0;
 };
 

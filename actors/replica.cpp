@@ -311,9 +311,9 @@ void apply_after_persist(replica_self self, ready& r) {
     if (st.probe) st.probe->on_evidence();
     auto first = codec::peek_envelope(e.first);
     auto second = codec::peek_envelope(e.second);
-    st.log->warn("replica finds evidence node={} culprit={} types=0x{:04x},0x{:04x}",
-                 st.cfg.id.self.value(), e.culprit.value(), first ? first->type : 0,
-                 second ? second->type : 0);
+    st.log->warn("replica finds evidence node={} culprit={} types={},{}", st.cfg.id.self.value(),
+                 e.culprit.value(), frame_type_label(first ? first->type : 0),
+                 frame_type_label(second ? second->type : 0));
     self->send(st.cfg.monitor, evidence_atom::value, evidence_report{std::move(e)});
   }
   if (r.state_transfer) {

@@ -168,14 +168,26 @@ assemble_replica(caf::actor_system& sys, const identity& id, engine_config engin
 /// Asks every actor of a replica to stop.
 void stop_replica(replica_handles& h);
 
+/// One finished request of a load (kept when `load_config::keep_samples`).
+struct load_sample {
+  double done_s = 0;    ///< seconds from `load_config::start` to the receipt
+  double e2e_ms = 0;    ///< submit to receipt
+  double commit_ms = 0; ///< the receipt's consensus latency (admission to execution)
+  std::uint32_t txs = 0;
+  bool ok = false;
+};
+
 /// Counters of a built-in load, shared with the thread that prints status. Thread-safe.
 struct load_stats {
   std::mutex mtx;
   std::uint64_t submitted_txs = 0;
   std::uint64_t committed_txs = 0;
   std::uint64_t failed_requests = 0;
+  std::uint64_t in_flight = 0;   ///< requests submitted and not yet answered
+  std::uint64_t shed_txs = 0;    ///< open loop with `shed_when_full`: not offered, queues full
   std::vector<double> window_ms; ///< latencies since the last `take_window`
   std::vector<double> all_ms;
+  std::vector<load_sample> samples; ///< every finished request, with `keep_samples` only
   std::string last_error;
   std::vector<double> take_window() {
     std::lock_guard<std::mutex> g(mtx);
@@ -183,6 +195,9 @@ struct load_stats {
   }
 };
 
+/// A load: open loop (`tx_rate` > 0, a token bucket refilled every `pace`) or closed loop
+/// (`tx_rate` 0, every client keeps a request in flight). The defaults are those of
+/// `bft cluster` and `bft client load`; `bft bench` sets the options below its line.
 struct load_config {
   std::vector<client_actor> clients;
   double tx_rate = 0;       ///< 0: as fast as the clients go
@@ -190,10 +205,27 @@ struct load_config {
   std::size_t txs_per_request = 1;
   std::uint64_t max_txs = 0; ///< 0: no limit
   std::shared_ptr<load_stats> stats;
+  /// Keys are `<key_prefix><client>-<k>` for k cycling through `key_space` values.
+  std::string key_prefix = "c";
+  std::size_t key_space = 1000;
+  std::chrono::milliseconds pace{20}; ///< open loop: the token bucket's refill period
+  double burst_s = 0.2;               ///< open loop: the bucket holds this many seconds' tokens
+  /// Open loop: refill by the time measured since the last refill, not one `pace` per tick.
+  bool refill_by_elapsed = false;
+  /// Requests one client may have waiting at once; a request goes to the least loaded client.
+  std::size_t max_queued_per_client = 1;
+  /// Open loop: tokens that find every client's queue full are dropped and counted in
+  /// `load_stats::shed_txs` (the offer does not wait for the system); else they wait.
+  bool shed_when_full = false;
+  /// Closed loop: a client's next request leaves as its receipt arrives, not at the next tick.
+  bool resubmit_at_once = false;
+  /// Record every finished request in `load_stats::samples` (instead of `window_ms`/`all_ms`).
+  bool keep_samples = false;
+  std::chrono::steady_clock::time_point start{}; ///< the origin of `load_sample::done_s`
 };
 
-/// A load generator: each client runs `co_await client.submit(txs)` in a loop, paced to
-/// `tx_rate`. Stop it with an exit message.
+/// A load generator: each client runs `co_await client.submit(txs)`, paced to `tx_rate`.
+/// Stop it with an exit message.
 caf::actor spawn_load(caf::actor_system& sys, load_config cfg);
 
 /// Percentile `p` (0..1) of `v` (sorted in place); 0 for an empty vector.

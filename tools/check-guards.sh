@@ -29,7 +29,7 @@ fi
 
 # 3. the dependency direction of design.md section 3: protocols/common includes only itself;
 #    an engine includes neither the other engine nor actors/; protocols/ and crypto/ include
-#    nothing of actors/, config/ or tools/.
+#    nothing of actors/, config/ or tools/; the registry is above the engines, below sim/.
 if bad=$(grep -rnE '#include *"(crypto|actors|config|tools|protocols/(pbft|hotstuff|smr|sim))/' protocols/common); then
   echo "guard: protocols/common may include only protocols/common and the standard library:"
   echo "$bad"
@@ -37,6 +37,19 @@ if bad=$(grep -rnE '#include *"(crypto|actors|config|tools|protocols/(pbft|hotst
 fi
 if bad=$(grep -rnE '#include *"protocols/hotstuff/' protocols/pbft; grep -rnE '#include *"protocols/pbft/' protocols/hotstuff); then
   echo "guard: one engine must not include the other:"
+  echo "$bad"
+  status=1
+fi
+# The engine registry (protocols/registry.hpp) sits above both engines and below the simulator,
+# the actors and the tools: no engine, protocols/common or protocols/smr includes it, and the
+# simulator reaches the engines only through it.
+if bad=$(grep -rnE '#include *"protocols/registry\.hpp"' protocols/common protocols/pbft protocols/hotstuff protocols/smr); then
+  echo "guard: the engines, protocols/common and protocols/smr must not include protocols/registry.hpp:"
+  echo "$bad"
+  status=1
+fi
+if bad=$(grep -rnE '#include *"protocols/(pbft|hotstuff)/' protocols/sim); then
+  echo "guard: protocols/sim reaches the engines only through protocols/registry.hpp:"
   echo "$bad"
   status=1
 fi

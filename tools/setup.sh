@@ -10,7 +10,7 @@ build="${1:-$root/build}"
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libcaf-dev libsodium-dev libcrypto++-dev libspdlog-dev prometheus-cpp-dev
-  doctest-dev librocksdb-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
+  doctest-dev librocksdb-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev nlohmann-json3-dev
   clang-format gnuplot-nox curl
 )
 missing=()

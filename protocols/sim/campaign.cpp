@@ -2,105 +2,43 @@
 
 #include <algorithm>
 
-// An engine is linked in only when its target exists and its factory and inspector headers
-// are there (engines land in steps).
-#if defined(BFT_SIM_HAVE_PBFT) && __has_include("protocols/pbft/factory.hpp") &&                   \
-                                                __has_include("protocols/pbft/inspector.hpp")
-#define BFT_SIM_PBFT 1
-#include "protocols/pbft/factory.hpp"
-#include "protocols/pbft/inspector.hpp"
-#include "protocols/pbft/messages.hpp"
-#include "protocols/pbft/mutants.hpp"
-#endif
-#if defined(BFT_SIM_HAVE_HOTSTUFF) && __has_include(                                               \
-                                          "protocols/hotstuff/factory.hpp") &&                     \
-                                          __has_include("protocols/hotstuff/inspector.hpp")
-#define BFT_SIM_HOTSTUFF 1
-#include "protocols/hotstuff/block.hpp"
-#include "protocols/hotstuff/factory.hpp"
-#include "protocols/hotstuff/inspector.hpp"
-#include "protocols/hotstuff/mutants.hpp"
-#endif
+#include "protocols/registry.hpp"
 
 namespace bft::sim {
 namespace {
 
 /// The envelope type at the front of every frame (little endian), or 0.
-[[maybe_unused]] std::uint16_t envelope_type(byte_view frame) {
+std::uint16_t envelope_type(byte_view frame) {
   if (frame.size() < 2) return 0;
   return static_cast<std::uint16_t>(frame[0] | (frame[1] << 8));
 }
 
-} // namespace
-
-std::vector<std::string> protocol_names() {
-  std::vector<std::string> out;
-#if defined(BFT_SIM_PBFT)
-  out.emplace_back("pbft");
-#endif
-#if defined(BFT_SIM_HOTSTUFF)
-  out.emplace_back("hotstuff");
-#endif
-  return out;
+frame_kind kind_of(frame_role r) {
+  switch (r) {
+  case frame_role::proposal: return frame_kind::proposal;
+  case frame_role::vote: return frame_kind::vote;
+  case frame_role::view_change: return frame_kind::view_change;
+  case frame_role::fetch: return frame_kind::fetch;
+  case frame_role::other: return frame_kind::other;
+  }
+  return frame_kind::other;
 }
 
+} // namespace
+
+// The engines, their inspectors, mutants and frame roles come from the registry.
+std::vector<std::string> protocol_names() { return bft::protocol_names(); }
+
 std::optional<protocol_spec> find_protocol(std::string_view name) {
-#if defined(BFT_SIM_PBFT)
-  if (name == "pbft") {
-    protocol_spec p;
-    p.name = "pbft";
-    p.make_engine = [](const engine_config& c, const crypto::signer& s, const crypto::verifier& v,
-                       const persisted_state& st) {
-      return std::unique_ptr<engine>(pbft::make_engine(c, s, v, st));
-    };
-    p.inspector = pbft::make_inspector();
-    p.classify = [](byte_view f) {
-      using t = pbft::msg_type;
-      switch (static_cast<t>(envelope_type(f))) {
-      case t::pre_prepare: return frame_kind::proposal;
-      case t::prepare:
-      case t::commit: return frame_kind::vote;
-      case t::view_change:
-      case t::new_view: return frame_kind::view_change;
-      case t::fetch_batch:
-      case t::batch_reply: return frame_kind::fetch;
-      case t::checkpoint:
-      case t::request_relay: return frame_kind::other;
-      }
-      return frame_kind::other;
-    };
-    for (const auto& m : pbft::mutant_names)
-      p.mutants.push_back({std::string(m.name), static_cast<std::uint64_t>(m.bit)});
-    return p;
-  }
-#endif
-#if defined(BFT_SIM_HOTSTUFF)
-  if (name == "hotstuff") {
-    protocol_spec p;
-    p.name = "hotstuff";
-    p.make_engine = [](const engine_config& c, const crypto::signer& s, const crypto::verifier& v,
-                       const persisted_state& st) {
-      return std::unique_ptr<engine>(hotstuff::make_engine(c, s, v, st));
-    };
-    p.inspector = hotstuff::make_inspector();
-    p.classify = [](byte_view f) {
-      using t = hotstuff::msg_type;
-      switch (static_cast<t>(envelope_type(f))) {
-      case t::proposal: return frame_kind::proposal;
-      case t::vote: return frame_kind::vote;
-      case t::new_view: return frame_kind::view_change;
-      case t::block_request:
-      case t::block_response: return frame_kind::fetch;
-      }
-      return frame_kind::other;
-    };
-    for (const auto& m : hotstuff::mutant_names)
-      p.mutants.push_back({std::string(m.name), static_cast<std::uint64_t>(m.bit)});
-    return p;
-  }
-#endif
-  (void)name;
-  return std::nullopt;
+  const auto* e = bft::find_protocol(name);
+  if (e == nullptr) return std::nullopt;
+  protocol_spec p;
+  p.name = std::string(e->name);
+  p.make_engine = e->make_engine;
+  p.inspector = e->make_inspector();
+  p.classify = [e](byte_view f) { return kind_of(e->role_of(envelope_type(f))); };
+  for (const auto& m : e->mutants) p.mutants.push_back({std::string(m.name), m.bits});
+  return p;
 }
 
 // The mutant names come from each engine's table (`mutant_names` in its mutants.hpp).

@@ -1,4 +1,4 @@
-// bft bench [--protocol pbft|hotstuff|pbft,hotstuff] [--mode in-process|processes]
+// bft bench [--protocol NAME[,NAME...]] [--mode in-process|processes]
 //           [--rate R | --outstanding A] [--tx-size B] [--block-size b] [--batch-delay ms]
 //           [--duration s] [--warmup s] [--faults none|crash-one|k] [--json FILE] [--sweep]
 //           [--check-json FILE]
@@ -49,8 +49,8 @@ std::vector<std::string> parse_protocols(const std::string& s) {
   std::stringstream ss(s);
   std::string p;
   while (std::getline(ss, p, ',')) {
-    if (p != "pbft" && p != "hotstuff")
-      throw cli::command_error{"--protocol: \"" + p + "\" is not pbft or hotstuff"};
+    if (find_protocol(p) == nullptr)
+      throw cli::command_error{"--protocol: \"" + p + "\" is not one of " + protocol_names_text()};
     out.push_back(p);
   }
   if (out.empty()) throw cli::command_error{"--protocol: empty"};
@@ -179,7 +179,8 @@ const bft::cli::command_registrar reg("bench", [](CLI::App& app, int& status) {
       "bench", "measure a cluster: throughput, latency, CPU per transaction, memory; --sweep "
                "plots throughput against latency");
   auto o = std::make_shared<bench_cli>();
-  cmd->add_option("--protocol", o->protocol, "pbft, hotstuff, or both: pbft,hotstuff")
+  cmd->add_option("--protocol", o->protocol,
+                  "one of " + protocol_names_text() + ", or several: pbft,hotstuff")
       ->capture_default_str();
   cmd->add_option("--mode", o->mode,
                   "in-process: n replicas in this process; processes: n bft node processes "

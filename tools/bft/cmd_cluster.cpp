@@ -1,4 +1,4 @@
-// bft cluster [--replicas N] [--protocol pbft|hotstuff] [--duration S] [--tx-rate R]
+// bft cluster [--replicas N] [--protocol NAME] [--duration S] [--tx-rate R]
 //             [--tx-size B] [--metrics HOST:PORT]
 #include <atomic>
 #include <csignal>
@@ -10,8 +10,7 @@
 #include "config/address.hpp"
 #include "config/genesis.hpp"
 #include "crypto/ed25519.hpp"
-#include "protocols/hotstuff/factory.hpp"
-#include "protocols/pbft/factory.hpp"
+#include "protocols/registry.hpp"
 #include "tools/bft/command.hpp"
 
 namespace {
@@ -33,16 +32,6 @@ struct cluster_cli {
   std::string data_dir;
 };
 
-bft::actors::engine_factory factory_for(const std::string& protocol) {
-  if (protocol == "hotstuff")
-    return [](const bft::engine_config& c, const bft::crypto::signer& s,
-              const bft::crypto::verifier& v,
-              const bft::persisted_state& p) { return bft::hotstuff::make_engine(c, s, v, p); };
-  return
-      [](const bft::engine_config& c, const bft::crypto::signer& s, const bft::crypto::verifier& v,
-         const bft::persisted_state& p) { return bft::pbft::make_engine(c, s, v, p); };
-}
-
 const bft::cli::command_registrar reg("cluster", [](CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand(
       "cluster", "run n replicas in one process with a built-in load and live status");
@@ -51,7 +40,7 @@ const bft::cli::command_registrar reg("cluster", [](CLI::App& app, int& status) 
       ->check(CLI::Range(std::size_t{4}, std::size_t{64}))
       ->capture_default_str();
   cmd->add_option("--protocol", o->protocol, "consensus protocol")
-      ->check(CLI::IsMember({"pbft", "hotstuff"}))
+      ->check(CLI::IsMember(bft::protocol_names()))
       ->capture_default_str();
   cmd->add_option("--duration", o->duration, "seconds to run; 0 runs until Ctrl-C")
       ->check(CLI::Range(0.0, 86400.0))
@@ -87,7 +76,7 @@ const bft::cli::command_registrar reg("cluster", [](CLI::App& app, int& status) 
     }
     bft::actors::cluster_options co;
     co.protocol_name = o->protocol;
-    co.make_engine = factory_for(o->protocol);
+    co.make_engine = bft::protocol_by_name(o->protocol).make_engine;
     for (std::size_t i = 0; i < o->replicas; ++i) {
       auto ec = bft::config::make_engine_config(g, bft::replica_id{static_cast<std::uint32_t>(i)});
       if (!ec) throw bft::cli::command_error{"cluster genesis: " + ec.error().message()};

@@ -6,6 +6,7 @@
 
 #include "actors/runner.hpp"
 #include "config/testnet.hpp"
+#include "protocols/registry.hpp"
 #include "tools/bft/command.hpp"
 
 namespace {
@@ -27,7 +28,7 @@ const bft::cli::command_registrar reg("init", [](CLI::App& app, int& status) {
           CLI::Range(std::size_t{bft::config::min_validators}, bft::config::max_testnet_replicas))
       ->capture_default_str();
   cmd->add_option("--protocol", o->protocol, "consensus protocol")
-      ->check(CLI::IsMember({"pbft", "hotstuff"}))
+      ->check(CLI::IsMember(bft::protocol_names()))
       ->capture_default_str();
   cmd->add_option("--dir", o->dir, "directory to create (or an existing one without a genesis)")
       ->required()

@@ -10,8 +10,7 @@
 #include "config/address.hpp"
 #include "config/node_config.hpp"
 #include "crypto/ed25519.hpp"
-#include "protocols/hotstuff/factory.hpp"
-#include "protocols/pbft/factory.hpp"
+#include "protocols/registry.hpp"
 #include "tools/bft/command.hpp"
 
 namespace {
@@ -32,7 +31,9 @@ struct node_cli {
 };
 
 const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
-  auto* cmd = app.add_subcommand("node", "run one replica from its node config");
+  auto* cmd = app.add_subcommand(
+      "node", "run one replica from its node config (the genesis picks the protocol: " +
+                  bft::protocol_names_text() + ")");
   auto o = std::make_shared<node_cli>();
   cmd->add_option("--config,-c", o->config, "node-<i>.toml written by bft init")
       ->required()
@@ -56,16 +57,8 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
     if (!ec) fail(ec.error());
     bft::actors::node_options no;
     no.engine = std::move(*ec);
-    if (b->genesis.protocol == bft::config::protocol_kind::hotstuff)
-      no.make_engine = [](const bft::engine_config& c, const bft::crypto::signer& s,
-                          const bft::crypto::verifier& v, const bft::persisted_state& p) {
-        return bft::hotstuff::make_engine(c, s, v, p);
-      };
-    else
-      no.make_engine = [](const bft::engine_config& c, const bft::crypto::signer& s,
-                          const bft::crypto::verifier& v, const bft::persisted_state& p) {
-        return bft::pbft::make_engine(c, s, v, p);
-      };
+    // The genesis names the engine; config::parse_protocol accepted only known names.
+    no.make_engine = bft::protocol_by_name(bft::config::to_string(b->genesis.protocol)).make_engine;
     no.signer = std::make_shared<bft::crypto::ed25519_signer>(b->key);
     no.verifier = std::make_shared<bft::crypto::ed25519_verifier>();
     no.tick = std::chrono::milliseconds(b->genesis.params.tick_ms);

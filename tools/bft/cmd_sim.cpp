@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "protocols/registry.hpp"
 #include "protocols/sim/campaign.hpp"
 #include "tools/bft/command.hpp"
 
@@ -178,7 +179,9 @@ int run(const sim_args& a) {
 const bft::cli::command_registrar reg("sim", [](CLI::App& app, int& status) {
   auto args = std::make_shared<sim_args>();
   auto* cmd = app.add_subcommand("sim", "run the deterministic simulator over many seeds");
-  cmd->add_option("--protocol", args->protocol, "pbft or hotstuff")->required();
+  cmd->add_option("--protocol", args->protocol, bft::protocol_names_text())
+      ->required()
+      ->check(CLI::IsMember(bft::protocol_names()));
   cmd->add_option("--replicas", args->replicas, "replicas n (default 4)");
   cmd->add_option("--seeds", args->seeds,
                   "seeds in the campaign (default 100); with --twins, the first S scenarios");

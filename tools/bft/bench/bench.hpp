@@ -3,8 +3,8 @@
 /// figures of a measured phase and the cluster interface the parts share.
 ///   bench_proc.cpp     machine and process figures (/proc, getrusage), percentiles
 ///   bench_cluster.cpp  the clusters: in one process, or `bft node` processes it spawns
-///   bench_phase.cpp    the load actor and one measured phase
-///   bench_report.cpp   JSON and table output, the --check-json checker, the gnuplot script
+///   bench_phase.cpp    one measured phase, its load from actors/load.cpp (spawn_load)
+///   bench_report.cpp   JSON (nlohmann-json) and table output, --check-json, the gnuplot script
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,8 +44,7 @@
 #include "config/genesis.hpp"
 #include "config/testnet.hpp"
 #include "crypto/ed25519.hpp"
-#include "protocols/hotstuff/factory.hpp"
-#include "protocols/pbft/factory.hpp"
+#include "protocols/registry.hpp"
 #include "protocols/smr/kv_tx.hpp"
 #include "tools/bft/command.hpp"
 

@@ -4,14 +4,6 @@
 // processes spawned on 127.0.0.1 from a generated testnet and killed by pid at the end.
 namespace bft::bench_cmd {
 
-engine_factory factory_for(config::protocol_kind p) {
-  if (p == config::protocol_kind::hotstuff)
-    return [](const engine_config& c, const crypto::signer& s, const crypto::verifier& v,
-              const persisted_state& ps) { return hotstuff::make_engine(c, s, v, ps); };
-  return [](const engine_config& c, const crypto::signer& s, const crypto::verifier& v,
-            const persisted_state& ps) { return pbft::make_engine(c, s, v, ps); };
-}
-
 config::protocol_params params_of(const bench_cli& o) {
   config::protocol_params p;
   p.batch_size = std::max<std::uint64_t>(1, (o.block_size + o.request_txs - 1) / o.request_txs);
@@ -51,7 +43,8 @@ public:
       id.verifier = verifier;
       id.probes = &metrics_;
       replicas_.push_back(assemble_replica(
-          *sys_, id, *ec, factory_for(p), std::make_shared<memory_storage>(),
+          *sys_, id, *ec, protocol_by_name(config::to_string(p)).make_engine,
+          std::make_shared<memory_storage>(),
           [this](replica_id peer) { return make_local_transport(dir_, peer); },
           std::chrono::milliseconds(genesis.params.tick_ms)));
       dir_->set(id.self, replicas_.back().acceptor);

@@ -1,134 +1,8 @@
 #include "tools/bft/bench/bench.hpp"
 
-// The load of `bft bench` (a CAF actor over client actors, open or closed loop) and
-// one measured phase: warm-up, window, progress lines, figures.
+// One measured phase of `bft bench`: the load (actors/load.cpp over client actors, open or
+// closed loop), warm-up, window, progress lines, figures.
 namespace bft::bench_cmd {
-
-// ---- the load -----------------------------------------------------------------------------
-
-/// One finished request.
-struct sample {
-  double done_s = 0; ///< seconds since the phase started
-  double e2e_ms = 0;
-  double commit_ms = 0;
-  std::uint32_t txs = 0;
-  bool ok = false;
-};
-
-/// What the load actor records, read by the main thread. Thread-safe.
-struct load_sink {
-  std::mutex mtx;
-  std::vector<sample> samples;
-  std::uint64_t submitted_txs = 0;
-  std::uint64_t in_flight = 0;
-  std::uint64_t shed_txs = 0; ///< open loop: not offered because every client queue was full
-  std::string last_error;
-};
-
-struct bench_load_config {
-  std::vector<client_actor> clients;
-  load_spec load;
-  std::size_t request_txs = 100;
-  std::size_t tx_size = 0;
-  clock_type::time_point start;
-  std::shared_ptr<load_sink> sink;
-};
-
-/// State of the load actor: the open-loop token bucket, and per client how many requests wait
-/// in its queue. Owned by the actor.
-struct bench_load_state {
-  static inline const char* name = "bft.bench.load";
-  bench_load_config cfg;
-  std::vector<std::size_t> queued;
-  double tokens = 0;
-  clock_type::time_point last_tick;
-  std::uint64_t counter = 0;
-  std::string value;
-};
-
-using bench_load_self = caf::stateful_actor<bench_load_state>*;
-
-constexpr std::size_t max_queued_per_client = 8;
-constexpr auto pace = std::chrono::milliseconds(2);
-
-void submit(bench_load_self self, std::size_t c);
-
-void on_receipt(bench_load_self self, std::size_t c, clock_type::time_point sent, std::size_t n,
-                std::optional<final_receipt> r, std::string err) {
-  auto& st = self->state;
-  auto now = clock_type::now();
-  sample s;
-  s.done_s = std::chrono::duration<double>(now - st.cfg.start).count();
-  s.e2e_ms = std::chrono::duration<double, std::milli>(now - sent).count();
-  s.txs = static_cast<std::uint32_t>(n);
-  s.ok = r && r->ok;
-  if (s.ok) s.commit_ms = static_cast<double>(r->reply.commit_us) / 1000.0;
-  {
-    std::lock_guard<std::mutex> g(st.cfg.sink->mtx);
-    st.cfg.sink->samples.push_back(s);
-    --st.cfg.sink->in_flight;
-    if (!s.ok) st.cfg.sink->last_error = r ? r->error : err;
-  }
-  --st.queued[c];
-  if (st.cfg.load.rate <= 0) submit(self, c); // closed loop: the next request at once
-}
-
-void submit(bench_load_self self, std::size_t c) {
-  auto& st = self->state;
-  tx_list l;
-  l.txs.reserve(st.cfg.request_txs);
-  for (std::size_t i = 0; i < st.cfg.request_txs; ++i) {
-    std::string key = "k" + std::to_string(c) + "-" + std::to_string(st.counter++ % 64);
-    l.txs.push_back(smr::kv_tx::put(std::move(key), st.value).encode());
-  }
-  auto n = l.txs.size();
-  {
-    std::lock_guard<std::mutex> g(st.cfg.sink->mtx);
-    st.cfg.sink->submitted_txs += n;
-    ++st.cfg.sink->in_flight;
-  }
-  ++st.queued[c];
-  auto sent = clock_type::now();
-  self->request(st.cfg.clients[c], caf::infinite, submit_atom::value, std::move(l))
-      .then([self, c, sent, n](final_receipt& r) { on_receipt(self, c, sent, n, r, {}); },
-            [self, c, sent, n](caf::error& e) {
-              on_receipt(self, c, sent, n, std::nullopt, self->system().render(e));
-            });
-}
-
-caf::behavior bench_load_fn(bench_load_self self, bench_load_config cfg) {
-  auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.queued.assign(st.cfg.clients.size(), 0);
-  st.value.assign(st.cfg.tx_size, 'v');
-  st.last_tick = clock_type::now();
-  if (st.cfg.load.rate <= 0) {
-    for (std::size_t c = 0; c < st.cfg.clients.size(); ++c) submit(self, c);
-    return {[](tick_atom) {}};
-  }
-  self->send(self, tick_atom::value);
-  return {
-      [self](tick_atom) {
-        auto& s = self->state;
-        self->delayed_send(self, pace, tick_atom::value);
-        auto now = clock_type::now();
-        auto dt = std::chrono::duration<double>(now - s.last_tick).count();
-        s.last_tick = now;
-        auto need = static_cast<double>(s.cfg.request_txs);
-        s.tokens = std::min(s.tokens + s.cfg.load.rate * dt, s.cfg.load.rate * 0.1 + need);
-        while (s.tokens >= need) {
-          s.tokens -= need;
-          auto it = std::min_element(s.queued.begin(), s.queued.end());
-          if (*it >= max_queued_per_client) {
-            std::lock_guard<std::mutex> g(s.cfg.sink->mtx);
-            s.cfg.sink->shed_txs += s.cfg.request_txs;
-            continue;
-          }
-          submit(self, static_cast<std::size_t>(it - s.queued.begin()));
-        }
-      },
-  };
-}
 
 // ---- one measured phase -------------------------------------------------------------------
 
@@ -148,12 +22,24 @@ phase_result run_phase(bench_cluster& cl, const bench_cli& o, const std::string&
         256);
   else
     clients = std::max<std::size_t>(1, (load.outstanding + o.request_txs - 1) / o.request_txs);
-  auto sink = std::make_shared<load_sink>();
-  bench_load_config lc;
-  lc.load = load;
-  lc.request_txs = o.request_txs;
+  auto sink = std::make_shared<load_stats>();
+  load_config lc;
+  lc.tx_rate = load.rate;
+  lc.txs_per_request = o.request_txs;
   lc.tx_size = o.tx_size;
-  lc.sink = sink;
+  lc.stats = sink;
+  // The bench's load: keys k<client>-<0..63>; open loop paced every 2 ms by the time that
+  // passed, each client queueing up to 8 requests and the offer shed when all are full;
+  // closed loop, each client's next request leaves with its receipt.
+  lc.key_prefix = "k";
+  lc.key_space = 64;
+  lc.pace = std::chrono::milliseconds(2);
+  lc.burst_s = 0.1;
+  lc.refill_by_elapsed = true;
+  lc.max_queued_per_client = load.rate > 0 ? 8 : 1;
+  lc.shed_when_full = true;
+  lc.resubmit_at_once = true;
+  lc.keep_samples = true;
   auto first_seq =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
@@ -169,7 +55,7 @@ phase_result run_phase(bench_cluster& cl, const bench_cli& o, const std::string&
     lc.clients.push_back(spawn_client(sys, cc));
   }
   lc.start = clock_type::now();
-  auto load_actor = sys.spawn(bench_load_fn, lc);
+  auto load_actor = spawn_load(sys, lc);
   auto start = lc.start;
   auto at = [&](double s) {
     return start + std::chrono::microseconds(static_cast<long long>(s * 1e6));

@@ -1,3 +1,5 @@
+#include <nlohmann/json.hpp>
+
 #include "tools/bft/bench/bench.hpp"
 
 // What `bft bench` writes: the JSON document, the table, the --check-json checker and
@@ -6,22 +8,7 @@ namespace bft::bench_cmd {
 
 // ---- output -------------------------------------------------------------------------------
 
-std::string json_str(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+using json = nlohmann::ordered_json; // fields in the order the document lists them
 
 std::string num(double v) {
   if (!std::isfinite(v)) return "0";
@@ -30,63 +17,68 @@ std::string num(double v) {
   return buf;
 }
 
-std::string run_json(const phase_result& r, const std::string& indent) {
-  std::string s = indent + "{\n";
-  auto field = [&](const std::string& k, const std::string& v, bool last = false) {
-    s += indent + "  " + json_str(k) + ": " + v + (last ? "\n" : ",\n");
+namespace {
+
+/// A measured figure as the JSON carries it: rounded to 6 significant digits (as the table and
+/// the sweep's data file), 0 when not finite.
+json figure(double v) { return std::strtod(num(v).c_str(), nullptr); }
+
+json run_json(const phase_result& r) {
+  json rss = json::array();
+  for (auto k : r.peak_rss_kib) rss.push_back(k);
+  return json{
+      {"protocol", r.protocol},
+      {"loop", r.load.rate > 0 ? "open" : "closed"},
+      {"offered_tx_per_s", figure(r.load.rate)},
+      {"outstanding_txs", r.load.outstanding},
+      {"window_s", figure(r.window_s)},
+      {"committed_txs", r.committed_txs},
+      {"throughput_tx_per_s", figure(r.throughput)},
+      {"latency_ms", {{"p50", figure(r.p50)}, {"p99", figure(r.p99)}, {"mean", figure(r.mean)}}},
+      {"consensus_latency_ms", {{"p50", figure(r.consensus_p50)}}},
+      {"failed_requests", r.failed_requests},
+      {"cpu_seconds", figure(r.cpu_s)},
+      {"cpu_us_per_committed_tx", figure(r.cpu_us_per_tx)},
+      {"peak_rss_kib", rss},
+      {"last_error", r.last_error},
   };
-  field("protocol", json_str(r.protocol));
-  field("loop", json_str(r.load.rate > 0 ? "open" : "closed"));
-  field("offered_tx_per_s", num(r.load.rate));
-  field("outstanding_txs", num(static_cast<double>(r.load.outstanding)));
-  field("window_s", num(r.window_s));
-  field("committed_txs", num(static_cast<double>(r.committed_txs)));
-  field("throughput_tx_per_s", num(r.throughput));
-  field("latency_ms", "{\"p50\": " + num(r.p50) + ", \"p99\": " + num(r.p99) +
-                          ", \"mean\": " + num(r.mean) + "}");
-  field("consensus_latency_ms", "{\"p50\": " + num(r.consensus_p50) + "}");
-  field("failed_requests", num(static_cast<double>(r.failed_requests)));
-  field("cpu_seconds", num(r.cpu_s));
-  field("cpu_us_per_committed_tx", num(r.cpu_us_per_tx));
-  std::string rss = "[";
-  for (std::size_t i = 0; i < r.peak_rss_kib.size(); ++i)
-    rss += (i ? ", " : "") + num(static_cast<double>(r.peak_rss_kib[i]));
-  field("peak_rss_kib", rss + "]");
-  field("last_error", json_str(r.last_error), true);
-  return s + indent + "}";
 }
 
+} // namespace
+
+// The document (README "Benchmarks"): tool, kind ("run" or "sweep"), machine, workload, the
+// scopes of the memory and CPU figures, and one object per measured run.
 std::string document_json(const bench_cli& o, const machine_info& m,
                           const std::vector<phase_result>& runs, const std::string& kind) {
-  std::string s = "{\n";
-  s += "  \"tool\": \"bft bench\",\n";
-  s += "  \"kind\": " + json_str(kind) + ",\n";
-  s += "  \"machine\": {\"cpu_model\": " + json_str(m.cpu_model) + ", \"cores\": " + num(m.cores) +
-       ", \"load_before\": [" + num(m.load[0]) + ", " + num(m.load[1]) + ", " + num(m.load[2]) +
-       "]},\n";
-  s += "  \"workload\": {\"mode\": " + json_str(o.mode) +
-       ", \"replicas\": " + num(static_cast<double>(o.replicas)) +
-       ", \"faults\": " + json_str(o.faults) +
-       ", \"tx_size\": " + num(static_cast<double>(o.tx_size)) +
-       ", \"block_size_txs\": " + num(static_cast<double>(o.block_size)) +
-       ", \"request_txs\": " + num(static_cast<double>(o.request_txs)) +
-       ", \"batch_delay_ms\": " + num(o.batch_delay_ms) +
-       ", \"tick_ms\": " + num(static_cast<double>(o.tick_ms)) +
-       ", \"duration_s\": " + num(o.duration) + ", \"warmup_s\": " + num(o.warmup) +
-       ", \"store\": " +
-       json_str(o.mode == "processes" ? "rocksdb (synced) under " + o.work_dir : "memory") +
-       ", \"signatures\": \"ed25519\"},\n";
-  s += "  \"peak_rss_scope\": " +
-       json_str(o.mode == "processes" ? "per replica process" : "the one process") + ",\n";
-  s += "  \"cpu_scope\": " +
-       json_str(o.mode == "processes" ? "all replica processes and the load client"
-                                      : "the one process (replicas and load)") +
-       ",\n";
-  s += "  \"runs\": [\n";
-  for (std::size_t i = 0; i < runs.size(); ++i)
-    s += run_json(runs[i], "    ") + (i + 1 < runs.size() ? ",\n" : "\n");
-  s += "  ]\n}\n";
-  return s;
+  bool procs = o.mode == "processes";
+  json runs_json = json::array();
+  for (const auto& r : runs) runs_json.push_back(run_json(r));
+  json doc{
+      {"tool", "bft bench"},
+      {"kind", kind},
+      {"machine",
+       {{"cpu_model", m.cpu_model},
+        {"cores", m.cores},
+        {"load_before", {figure(m.load[0]), figure(m.load[1]), figure(m.load[2])}}}},
+      {"workload",
+       {{"mode", o.mode},
+        {"replicas", o.replicas},
+        {"faults", o.faults},
+        {"tx_size", o.tx_size},
+        {"block_size_txs", o.block_size},
+        {"request_txs", o.request_txs},
+        {"batch_delay_ms", figure(o.batch_delay_ms)},
+        {"tick_ms", o.tick_ms},
+        {"duration_s", figure(o.duration)},
+        {"warmup_s", figure(o.warmup)},
+        {"store", procs ? "rocksdb (synced) under " + o.work_dir : "memory"},
+        {"signatures", "ed25519"}}},
+      {"peak_rss_scope", procs ? "per replica process" : "the one process"},
+      {"cpu_scope",
+       procs ? "all replica processes and the load client" : "the one process (replicas and load)"},
+      {"runs", std::move(runs_json)},
+  };
+  return doc.dump(2) + "\n";
 }
 
 void write_file(const fs::path& p, const std::string& text) {
@@ -113,131 +105,47 @@ void print_row(const phase_result& r) {
   std::fflush(stdout);
 }
 
-// ---- a minimal JSON checker (--check-json) -------------------------------------------------
+// ---- --check-json ---------------------------------------------------------------------------
 
-/// Recursive-descent JSON validator; records every "committed_txs" number it meets.
-class json_checker {
-public:
-  explicit json_checker(std::string_view s) : s_(s) {}
-  bool check() {
-    ws();
-    if (!value(0)) return false;
-    ws();
-    return i_ == s_.size();
-  }
-  std::vector<double> committed;
-  std::size_t pos() const { return i_; }
+namespace {
 
-private:
-  std::string_view s_;
-  std::size_t i_ = 0;
-  std::string last_key_;
-  void ws() {
-    while (i_ < s_.size() && std::strchr(" \t\r\n", s_[i_]) != nullptr) ++i_;
-  }
-  bool lit(std::string_view w) {
-    if (s_.substr(i_, w.size()) != w) return false;
-    i_ += w.size();
-    return true;
-  }
-  bool str(std::string* out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
-      if (s_[i_] == '\\') {
-        ++i_;
-        if (i_ >= s_.size() || std::strchr("\"\\/bfnrtu", s_[i_]) == nullptr) return false;
-      }
-      if (out) out->push_back(s_[i_]);
-      ++i_;
+/// Every number stored under a "committed_txs" key, at any depth.
+void collect_committed(const nlohmann::json& j, std::vector<double>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "committed_txs" && v.is_number()) out.push_back(v.get<double>());
+      collect_committed(v, out);
     }
-    if (i_ >= s_.size()) return false;
-    ++i_;
-    return true;
+  } else if (j.is_array()) {
+    for (const auto& v : j) collect_committed(v, out);
   }
-  bool number(double& v) {
-    auto b = i_;
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return false;
-    while (i_ < s_.size() && std::strchr("0123456789.eE+-", s_[i_]) != nullptr) ++i_;
-    std::string t(s_.substr(b, i_ - b));
-    char* end = nullptr;
-    v = std::strtod(t.c_str(), &end);
-    return end == t.c_str() + t.size();
-  }
-  bool value(int depth) {
-    if (depth > 64 || i_ >= s_.size()) return false;
-    char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-      for (;;) {
-        ws();
-        std::string key;
-        if (!str(&key)) return false;
-        ws();
-        if (i_ >= s_.size() || s_[i_] != ':') return false;
-        ++i_;
-        ws();
-        last_key_ = key;
-        if (!value(depth + 1)) return false;
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-        return false;
-      }
-    }
-    if (c == '[') {
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-      for (;;) {
-        ws();
-        last_key_.clear();
-        if (!value(depth + 1)) return false;
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-        return false;
-      }
-    }
-    if (c == '"') return str(nullptr);
-    if (lit("true") || lit("false") || lit("null")) return true;
-    double v = 0;
-    if (!number(v)) return false;
-    if (last_key_ == "committed_txs") committed.push_back(v);
-    return true;
-  }
-};
+}
+
+} // namespace
 
 int check_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw cli::command_error{path + ": cannot read"};
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  json_checker c(text);
-  if (!c.check()) {
-    std::fprintf(stderr, "bft bench: %s: invalid JSON near byte %zu\n", path.c_str(), c.pos());
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::fprintf(stderr, "bft bench: %s: invalid JSON near byte %zu\n", path.c_str(), e.byte);
     return 1;
   }
-  if (c.committed.empty()) {
+  std::vector<double> committed;
+  collect_committed(doc, committed);
+  if (committed.empty()) {
     std::fprintf(stderr, "bft bench: %s: no run with committed_txs\n", path.c_str());
     return 1;
   }
-  for (double v : c.committed)
+  for (double v : committed)
     if (!(v > 0)) {
       std::fprintf(stderr, "bft bench: %s: a run committed no transaction\n", path.c_str());
       return 1;
     }
   std::printf("%s: valid JSON, %zu runs, each committed transactions\n", path.c_str(),
-              c.committed.size());
+              committed.size());
   return 0;
 }
 
