@@ -28,6 +28,11 @@ public:
                        " committed different entries at index " + std::to_string(e.index) + ": " +
                        hex_short(g->second.first) + " vs " + hex_short(e.id));
   }
+  /// An honest engine saw a conflicting commit certified (ready::alarms): agreement is lost
+  /// even if no second replica has committed the other value yet.
+  void on_alarm(check_host& h, const instance& in, const std::string& alarm) override {
+    if (in.honest) h.fail("K1", "replica " + rid(in) + " raised a safety alarm: " + alarm);
+  }
 
 private:
   std::map<std::uint64_t, std::pair<digest, std::uint32_t>> agreed_;

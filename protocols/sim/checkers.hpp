@@ -75,6 +75,8 @@ public:
   /// a fetched snapshot of that root arrived (else the engine asked for a transfer).
   virtual void on_certified_root(check_host&, const instance&, std::uint64_t /*index*/,
                                  const digest& /*certified*/, bool /*from_snapshot*/) {}
+  /// `in`'s engine raises a safety alarm (ready::alarms).
+  virtual void on_alarm(check_host&, const instance&, const std::string& /*alarm*/) {}
   /// `in`'s engine reports evidence.
   virtual void on_evidence(check_host&, const instance&, const evidence&) {}
   /// The run reached its end without a violation.
