@@ -125,7 +125,7 @@ void replica::restore(const persisted_state& stored) {
   restored_ = true;
 }
 
-void replica::persist_slot(std::uint64_t n, const slot& s) {
+void replica::persist_slot(ready& out, std::uint64_t n, const slot& s) {
   codec::writer w(256);
   w.boolean(s.has_pp);
   w.id(s.pp_view);
@@ -145,23 +145,23 @@ void replica::persist_slot(std::uint64_t n, const slot& s) {
     late_records_.push_back(persist_op{log_key(n), w.take(), false});
     return;
   }
-  persist(log_key(n), w.take());
+  persist(out, log_key(n), w.take());
 }
 
-void replica::erase_slot(std::uint64_t n, const slot&) {
-  erase(log_key(n)); // its batches go with batches_ (make_stable)
+void replica::erase_slot(ready& out, std::uint64_t n, const slot&) {
+  erase(out, log_key(n)); // its batches go with batches_ (make_stable)
 }
 
-void replica::persist_view() {
+void replica::persist_view(ready& out) {
   codec::writer w(256);
   w.id(view_);
   w.boolean(view_changing_);
-  persist("pbft/view", w.take());
+  persist(out, "pbft/view", w.take());
   if (view_changing_)
-    persist("pbft/vc", own_vc_);
+    persist(out, "pbft/vc", own_vc_);
   else
-    erase("pbft/vc");
-  if (!last_nv_.empty()) persist("pbft/nv", last_nv_);
+    erase(out, "pbft/vc");
+  if (!last_nv_.empty()) persist(out, "pbft/nv", last_nv_);
 }
 
 } // namespace bft::pbft
