@@ -8,6 +8,7 @@
 
 #include "crypto/sha3.hpp"
 #include "protocols/common/assert.hpp"
+#include "protocols/pbft/log_record.hpp"
 #include "protocols/pbft/mutants.hpp"
 #include "protocols/pbft/replica_detail.hpp"
 
@@ -606,11 +607,7 @@ void replica::make_stable(ready& out, const checkpoint_proof& proof) {
   if (proof.seq <= stable_.seq) return;
   stable_ = proof;
   const auto h = stable_.seq.value();
-  {
-    codec::writer w(256);
-    put_proof(w, stable_);
-    persist(out, "pbft/stable", w.take());
-  }
+  persist(out, stable_key, encode_stable(stable_));
   // P17: drop everything at or below the stable checkpoint.
   while (!log_.empty() && log_.begin()->first <= h) {
     erase_slot(out, log_.begin()->first, log_.begin()->second);
@@ -639,11 +636,8 @@ void replica::make_stable(ready& out, const checkpoint_proof& proof) {
     for (const auto& s : stable_.sigs)
       if (s.from != cfg_.self) req.sources.push_back(s.from);
     out.state_transfer = std::move(req);
-    codec::writer w(48);
-    w.u64(h);
-    w.raw(stable_.state);
-    w.u64(last_executed_);
-    persist(out, "pbft/transfer", w.take()); // a restart asks again instead of skipping the gap
+    // A restart asks again instead of skipping the gap.
+    persist(out, transfer_key, transfer_record{h, stable_.state, last_executed_}.encode());
     // Which pending requests the skipped entries executed is unknown here: clients retry.
     pending_.clear();
     queue_.clear();
@@ -659,7 +653,7 @@ void replica::on_state_installed(ready& out, const ev::state_installed& e) {
   }
   last_executed_ = e.index;
   transfer_.reset();
-  erase(out, "pbft/transfer");
+  erase(out, transfer_key);
   try_execute(out);
   arm_timer();
   propose(out, false);
