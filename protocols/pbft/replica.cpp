@@ -576,29 +576,9 @@ void replica::on_checkpoint(ready& out, replica_id from, const bytes& frame) {
 }
 
 void replica::add_checkpoint(ready& out, const checkpoint& c) {
-  const auto n = c.seq.value();
-  auto& votes = ckpt_votes_[n];
-  for (const auto& [state, signers] : votes)
-    if (signers.contains(c.from)) return; // one checkpoint per signer and seq counts
-  auto& mine = ckpt_by_sender_[c.from];
-  mine.insert(n);
-  while (mine.size() > max_checkpoints_per_sender) { // bounded memory per sender
-    auto low = *mine.begin();
-    mine.erase(mine.begin());
-    if (auto it = ckpt_votes_.find(low); it != ckpt_votes_.end())
-      for (auto& [state, signers] : it->second) signers.erase(c.from);
-  }
-  if (!mine.contains(n)) return;
-  auto& signers = ckpt_votes_[n][c.state];
-  signers.emplace(c.from, c.sig);
-  std::vector<replica_id> ids;
-  for (const auto& [who, sig] : signers) ids.push_back(who);
-  if (!is_quorum(ids)) return;
-  checkpoint_proof proof;
-  proof.seq = c.seq;
-  proof.state = c.state;
-  for (const auto& [who, sig] : signers) proof.sigs.push_back(signed_by{who, sig});
-  make_stable(out, proof); // P17
+  auto proof = ckpts_.add(c);
+  if (!proof) return;
+  make_stable(out, *proof); // P17
   try_execute(out);
   propose(out, false);
 }
@@ -621,8 +601,7 @@ void replica::make_stable(ready& out, const checkpoint_proof& proof) {
     erase(out, batch_key(it->first));
     it = batches_.erase(it);
   }
-  ckpt_votes_.erase(ckpt_votes_.begin(), ckpt_votes_.upper_bound(h));
-  for (auto& [who, seqs] : ckpt_by_sender_) seqs.erase(seqs.begin(), seqs.upper_bound(h));
+  ckpts_.drop_to(h);
   records_.forget_if([h](const signed_slot& s) {
     return s.phase <= static_cast<std::uint8_t>(phase::checkpoint) && s.seq <= h;
   });

@@ -23,6 +23,7 @@
 #include "protocols/common/engine.hpp"
 #include "protocols/common/equivocation_log.hpp"
 #include "protocols/common/recovery.hpp"
+#include "protocols/pbft/checkpoints.hpp"
 #include "protocols/pbft/messages.hpp"
 #include "protocols/pbft/probe.hpp"
 #include "protocols/pbft/view_change_logic.hpp"
@@ -243,9 +244,8 @@ private:
   std::deque<std::pair<std::uint64_t, request_key>> relay_due_;
   std::uint64_t order_counter_ = 0;
 
-  // checkpoints: seq -> state -> signer -> signature
-  std::map<std::uint64_t, std::map<digest, std::map<replica_id, signature>>> ckpt_votes_;
-  std::map<replica_id, std::set<std::uint64_t>> ckpt_by_sender_;
+  // checkpoints (P16-P18): the votes, and when they prove a stable checkpoint
+  checkpoints ckpts_;
   bytes own_ckpt_;
   std::uint64_t own_ckpt_seq_ = 0;
 

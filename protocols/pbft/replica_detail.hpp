@@ -27,7 +27,6 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
 constexpr std::size_t max_pending_requests = 1u << 18;
-constexpr std::size_t max_checkpoints_per_sender = 4;
 constexpr std::uint64_t max_timeout_ticks = 1ull << 32;
 
 inline const batch_ptr& empty_batch() {

@@ -18,7 +18,7 @@ using namespace detail;
 
 replica::replica(engine_config cfg, const crypto::signer& s, const crypto::verifier& v,
                  const persisted_state& stored)
-    : cfg_(std::move(cfg)), signer_(s), verifier_(v) {
+    : cfg_(std::move(cfg)), signer_(s), verifier_(v), ckpts_(cfg_.validators) {
   sctx_.chain_id = cfg_.chain_id;
   sctx_.epoch = cfg_.epoch;
   const auto k = std::max<std::uint64_t>(1, cfg_.checkpoint_interval);
