@@ -1,8 +1,8 @@
 #pragma once
-/// Internal to the PBFT replica's units (replica.cpp, replica_records.cpp,
-/// replica_view_change.cpp, replica_recovery.cpp, replica_probe.cpp): the corrupt-record
-/// policy, limits and status tags they share (record keys and codecs: log_record.hpp). Not part of
-/// the engine's interface.
+/// Internal to the PBFT replica's units (replica.cpp, replica_records.cpp, replica_checkpoints.cpp,
+/// replica_timers.cpp, replica_view_change.cpp, replica_recovery.cpp, replica_probe.cpp): the
+/// corrupt-record policy, limits and status tags they share (record keys and codecs:
+/// log_record.hpp). Not part of the engine's interface.
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
