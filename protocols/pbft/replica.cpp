@@ -8,6 +8,7 @@
 
 #include "crypto/sha3.hpp"
 #include "protocols/common/assert.hpp"
+#include "protocols/pbft/log_record.hpp"
 #include "protocols/pbft/mutants.hpp"
 #include "protocols/pbft/replica_detail.hpp"
 
@@ -31,20 +32,20 @@ bool replica::is_quorum(const std::vector<replica_id>& ids) const {
   return cfg_.validators.is_quorum(cfg_.validators.weight_of(ids));
 }
 
-void replica::reject(std::optional<replica_id> from, std::string reason) {
-  out_->rejected.push_back(rejection{from, std::move(reason)});
+void replica::reject(ready& out, std::optional<replica_id> from, std::string reason) {
+  out.rejected.push_back(rejection{from, std::move(reason)});
 }
 
-void replica::send(std::optional<replica_id> to, bytes frame) {
-  out_->messages.push_back(outbound{to, std::move(frame)});
+void replica::send(ready& out, std::optional<replica_id> to, bytes frame) {
+  out.messages.push_back(outbound{to, std::move(frame)});
 }
 
-void replica::persist(std::string key, bytes value) {
-  out_->persist.push_back(persist_op{std::move(key), std::move(value), false});
+void replica::persist(ready& out, std::string key, bytes value) {
+  out.persist.push_back(persist_op{std::move(key), std::move(value), false});
 }
 
-void replica::erase(std::string key) {
-  out_->persist.push_back(persist_op{std::move(key), {}, true});
+void replica::erase(ready& out, std::string key) {
+  out.persist.push_back(persist_op{std::move(key), {}, true});
 }
 
 std::optional<digest> replica::accepted(std::uint64_t n) const {
@@ -90,18 +91,17 @@ void replica::keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n) {
 
 ready replica::step(const event& e) {
   ready out;
-  out_ = &out;
   const marks was{view_, last_executed_, stable_.seq.value()};
   // Mutant vote_before_persist: the records of the previous ready go out only now, after
   // that ready's messages.
   for (auto& op : std::exchange(late_records_, {})) out.persist.push_back(std::move(op));
   if (guard_dirty_) { // the guard is durable before anything else of the first ready
     guard_dirty_ = false;
-    persist(guard_key, guard_->encode());
+    persist(out, guard_key, guard_->encode());
   }
   if (status_due_) {
     status_due_ = false;
-    send_status_request();
+    send_status_request(out);
   }
   if (restored_) {
     restored_ = false;
@@ -113,26 +113,25 @@ ready replica::step(const event& e) {
         if (s.from != cfg_.self) req.sources.push_back(s.from);
       out.state_transfer = std::move(req);
     }
-    try_execute();
+    try_execute(out);
   }
   std::visit(overloaded{
-                 [&](const ev::received& r) { on_frame(r.from, r.frame); },
-                 [&](const ev::tick&) { on_tick(); },
+                 [&](const ev::received& r) { on_frame(out, r.from, r.frame); },
+                 [&](const ev::tick&) { on_tick(out); },
                  [&](const ev::client_requests& c) {
-                   on_client_requests(c.requests, false, std::nullopt, c.verified);
+                   on_client_requests(out, c.requests, false, std::nullopt, c.verified);
                  },
-                 [&](const ev::executed& x) { on_executed(x); },
-                 [&](const ev::state_installed& x) { on_state_installed(x); },
+                 [&](const ev::executed& x) { on_executed(out, x); },
+                 [&](const ev::state_installed& x) { on_state_installed(out, x); },
              },
              e);
   // Whatever the event, a primary with nothing left in flight orders what waits at once.
-  propose(false);
+  propose(out, false);
   if (guard_dirty_) { // learned during this step: durable before this ready's messages
     guard_dirty_ = false;
     out.persist.insert(out.persist.begin(), persist_op{guard_key, guard_->encode(), false});
   }
   check_step(out, was);
-  out_ = nullptr;
   return out;
 }
 
@@ -159,56 +158,56 @@ void replica::check_step(ready& out, const marks& was) const {
                 "the last committed entry is the last executed sequence", m, alarms);
 }
 
-void replica::on_frame(replica_id from, const bytes& frame) {
-  if (on_status_frame(from, frame) || on_probe_frame(from, frame)) return;
+void replica::on_frame(ready& out, replica_id from, const bytes& frame) {
+  if (on_status_frame(out, from, frame) || on_probe_frame(out, from, frame)) return;
   auto t = frame_type(frame);
   if (!t) {
-    reject(from, "frame is not a PBFT frame of a supported version");
+    reject(out, from, "frame is not a PBFT frame of a supported version");
     return;
   }
   switch (*t) {
-  case msg_type::pre_prepare: on_pre_prepare(from, frame); break;
+  case msg_type::pre_prepare: on_pre_prepare(out, from, frame); break;
   case msg_type::prepare:
-  case msg_type::commit: on_vote(from, frame); break;
-  case msg_type::checkpoint: on_checkpoint(from, frame); break;
-  case msg_type::view_change: on_view_change(from, frame); break;
-  case msg_type::new_view: on_new_view(from, frame); break;
+  case msg_type::commit: on_vote(out, from, frame); break;
+  case msg_type::checkpoint: on_checkpoint(out, from, frame); break;
+  case msg_type::view_change: on_view_change(out, from, frame); break;
+  case msg_type::new_view: on_new_view(out, from, frame); break;
   case msg_type::request_relay: {
     auto m = decode_request_relay(frame);
     if (!m) {
-      reject(from, "malformed request relay: " + err_text(m.error()));
+      reject(out, from, "malformed request relay: " + err_text(m.error()));
       return;
     }
-    on_client_requests(m->requests, true, from);
+    on_client_requests(out, m->requests, true, from);
     break;
   }
-  case msg_type::fetch_batch: on_fetch(from, frame); break;
-  case msg_type::batch_reply: on_batch_reply(from, frame); break;
+  case msg_type::fetch_batch: on_fetch(out, from, frame); break;
+  case msg_type::batch_reply: on_batch_reply(out, from, frame); break;
   }
 }
 
 // ---- clients (P2, P3, P5, P19) ------------------------------------------------------------
 
-void replica::on_client_requests(const std::vector<client_request>& reqs, bool relayed,
+void replica::on_client_requests(ready& out, const std::vector<client_request>& reqs, bool relayed,
                                  std::optional<replica_id> from, bool verified) {
   std::vector<client_request> fresh;
   for (const auto& r : reqs) {
     request_key key{r.client, r.client_seq};
     if (auto it = executed_client_seq_.find(r.client);
         it != executed_client_seq_.end() && r.client_seq <= it->second) {
-      if (!relayed) reject(from, "client request already executed (P3)");
+      if (!relayed) reject(out, from, "client request already executed (P3)");
       continue;
     }
     if (pending_.contains(key)) continue;
     if (pending_.size() >= max_pending_requests) {
-      reject(from, "pending request pool is full");
+      reject(out, from, "pending request pool is full");
       continue;
     }
     if (!verified && !verifier_.verify(r.client,
                                        codec::signing_bytes(client_request::sign_tag, cfg_.chain_id,
                                                             cfg_.epoch, r.body()),
                                        r.sig)) {
-      reject(from, "client request signature does not verify");
+      reject(out, from, "client request signature does not verify");
       continue;
     }
     auto order = ++order_counter_;
@@ -220,13 +219,13 @@ void replica::on_client_requests(const std::vector<client_request>& reqs, bool r
   // every backup arms its timer; with a relay delay, only what no pre-prepare carries by then.
   if (!fresh.empty() && !is_primary()) {
     if (cfg_.relay_delay_ticks == 0)
-      send(std::nullopt, encode(request_relay{std::move(fresh)}));
+      send(out, std::nullopt, encode(request_relay{std::move(fresh)}));
     else
       for (const auto& r : fresh)
         relay_due_.emplace_back(now_ + cfg_.relay_delay_ticks, request_key{r.client, r.client_seq});
   }
   arm_timer();
-  propose(false);
+  propose(out, false);
 }
 
 void replica::drop_pending(const client_request& r) {
@@ -247,7 +246,7 @@ void replica::arm_timer() {
 
 // ---- normal case (P7-P15) -----------------------------------------------------------------
 
-void replica::propose(bool force) {
+void replica::propose(ready& out, bool force) {
   if (!is_primary() || view_changing_) return;
   const std::size_t max_batch = std::clamp<std::size_t>(cfg_.batch_size, 1, max_batch_requests);
   while (!queue_.empty() && next_seq_ < high_watermark()) {
@@ -279,11 +278,11 @@ void replica::propose(bool force) {
     auto frame = encode_pre_prepare(pp, enc);
     const auto n = pp.seq.value();
     BFT_INVARIANT(in_window(n), "a primary assigns sequence numbers inside the window only",
-                  cfg_.mutants != 0, out_->alarms);
-    accept_pre_prepare(n, view_, pp.d, pp.sig, std::move(b), enc);
+                  cfg_.mutants != 0, out.alarms);
+    accept_pre_prepare(out, n, view_, pp.d, pp.sig, std::move(b), enc);
     log_[n].own_pp = frame;
-    send(std::nullopt, std::move(frame)); // P7: persisted above, in the same ready
-    check_prepared(n);
+    send(out, std::nullopt, std::move(frame)); // P7: persisted above, in the same ready
+    check_prepared(out, n);
   }
 }
 
@@ -309,15 +308,15 @@ void replica::reset_votes(slot& s, view_number v) {
   s.prepared_now = false;
 }
 
-void replica::accept_pre_prepare(std::uint64_t n, view_number v, const digest& d,
+void replica::accept_pre_prepare(ready& out, std::uint64_t n, view_number v, const digest& d,
                                  const signature& sig, batch_ptr requests, byte_view batch_bytes) {
   slot& s = log_[n];
   BFT_INVARIANT(!s.has_pp || v >= s.pp_view, "a slot's pre-prepare view never decreases",
-                cfg_.mutants != 0, out_->alarms);
+                cfg_.mutants != 0, out.alarms);
   if (s.committed && s.d != d) // only more than f faulty replicas can make a new view do this
-    out_->alarms.push_back("pbft: sequence " + std::to_string(n) + ", committed here, is " +
-                           "re-proposed in view " + std::to_string(v.value()) +
-                           " with another batch");
+    out.alarms.push_back("pbft: sequence " + std::to_string(n) + ", committed here, is " +
+                         "re-proposed in view " + std::to_string(v.value()) +
+                         " with another batch");
   if (s.votes_view != v) reset_votes(s, v);
   // The batch of an earlier pre-prepare at n stays in batches_: a certificate may name it.
   if (!requests) requests = find_batch(d);
@@ -331,58 +330,60 @@ void replica::accept_pre_prepare(std::uint64_t n, view_number v, const digest& d
   keep_batch(d, s.requests, n);
   if (s.requests && v == view_)
     for (const auto& r : *s.requests) in_flight_.insert({r.client, r.client_seq});
-  persist_slot(n, s);
+  persist_slot(out, n, s);
   if (s.requests && d != null_digest && !batch_bytes.empty())
-    persist(batch_key(d), bytes(batch_bytes.begin(), batch_bytes.end()));
+    persist(out, batch_key(d), bytes(batch_bytes.begin(), batch_bytes.end()));
 }
 
-void replica::on_pre_prepare(replica_id from, const bytes& frame) {
+void replica::on_pre_prepare(ready& out, replica_id from, const bytes& frame) {
   auto m = decode_pre_prepare(frame);
   if (!m) {
-    reject(from, "malformed pre-prepare: " + err_text(m.error()));
+    reject(out, from, "malformed pre-prepare: " + err_text(m.error()));
     return;
   }
   const auto v = m->view;
   const auto n = m->seq.value();
   if (m->from != primary_of(v)) {
-    reject(from, "pre-prepare not signed by the primary of its view");
+    reject(out, from, "pre-prepare not signed by the primary of its view");
     return;
   }
   if (!verify(*m, vctx())) {
-    reject(from, "pre-prepare signature does not verify");
+    reject(out, from, "pre-prepare signature does not verify");
     return;
   }
-  note_statement(m->from, static_cast<std::uint8_t>(phase::pre_prepare), v.value(), n, m->d, frame);
+  note_statement(out, m->from, static_cast<std::uint8_t>(phase::pre_prepare), v.value(), n, m->d,
+                 frame);
   if (m->from == cfg_.self) return; // our own frame echoed back
-  if (v > view_) note_future_view(m->from, v);
+  if (v > view_) note_future_view(out, m->from, v);
   if (v != view_ || view_changing_) {
-    reject(from, v < view_ ? "pre-prepare for an old view"
-                           : (view_changing_ && v == view_ ? "pre-prepare while view-changing"
-                                                           : "pre-prepare for a future view"));
+    reject(out, from,
+           v < view_ ? "pre-prepare for an old view"
+                     : (view_changing_ && v == view_ ? "pre-prepare while view-changing"
+                                                     : "pre-prepare for a future view"));
     return;
   }
   if (!in_window(n) && !has_mutant(cfg_.mutants, accept_outside_watermarks)) {
-    reject(from, "pre-prepare outside the watermarks (h, H]");
+    reject(out, from, "pre-prepare outside the watermarks (h, H]");
     return;
   }
   auto region = batch_region(frame);
   const digest d = m->requests->empty() ? null_digest : crypto::sha3_256(region);
   if (d != m->d) {
-    reject(from, "pre-prepare digest does not match its batch");
+    reject(out, from, "pre-prepare digest does not match its batch");
     return;
   }
   if (auto it = log_.find(n); it != log_.end() && it->second.has_pp && it->second.pp_view == v) {
     if (it->second.d != d)
-      reject(from, "pre-prepare conflicts with the digest accepted for (v, n)");
+      reject(out, from, "pre-prepare conflicts with the digest accepted for (v, n)");
     return;
   }
   if (!verify_requests(*m->requests)) {
-    reject(from, "pre-prepare carries a request whose client signature does not verify");
+    reject(out, from, "pre-prepare carries a request whose client signature does not verify");
     return;
   }
-  accept_pre_prepare(n, v, d, m->sig, m->requests, region);
+  accept_pre_prepare(out, n, v, d, m->sig, m->requests, region);
   if (slot_forbidden(v, n)) { // amnesia guard: log it and follow, but sign nothing for (v, n)
-    check_prepared(n);
+    check_prepared(out, n);
     return;
   }
   // P9: a backup multicasts its prepare, after the log entry is persisted (same ready).
@@ -396,35 +397,36 @@ void replica::on_pre_prepare(replica_id from, const bytes& frame) {
   slot& s = log_[n];
   s.own_vote = encode(p);
   s.prepares.emplace(cfg_.self, vote_entry{d, p.sig});
-  send(std::nullopt, s.own_vote);
-  check_prepared(n);
+  send(out, std::nullopt, s.own_vote);
+  check_prepared(out, n);
 }
 
-void replica::on_vote(replica_id from, const bytes& frame) {
+void replica::on_vote(ready& out, replica_id from, const bytes& frame) {
   auto m = decode_vote(frame);
   if (!m) {
-    reject(from, "malformed prepare/commit: " + err_text(m.error()));
+    reject(out, from, "malformed prepare/commit: " + err_text(m.error()));
     return;
   }
   if (!verify(*m, vctx())) {
-    reject(from, "prepare/commit signature does not verify");
+    reject(out, from, "prepare/commit signature does not verify");
     return;
   }
   const auto ph = m->phase == msg_type::prepare ? phase::prepare : phase::commit;
   const auto n = m->seq.value();
-  note_statement(m->from, static_cast<std::uint8_t>(ph), m->view.value(), n, m->d, frame);
-  if (m->view > view_) note_future_view(m->from, m->view);
+  note_statement(out, m->from, static_cast<std::uint8_t>(ph), m->view.value(), n, m->d, frame);
+  if (m->view > view_) note_future_view(out, m->from, m->view);
   if (m->view != view_ || view_changing_) {
-    reject(from, m->view < view_ ? "prepare/commit for an old view"
-                                 : "prepare/commit for a future view or while view-changing");
+    reject(out, from,
+           m->view < view_ ? "prepare/commit for an old view"
+                           : "prepare/commit for a future view or while view-changing");
     return;
   }
   if (!in_window(n)) {
-    reject(from, "prepare/commit outside the watermarks (h, H]");
+    reject(out, from, "prepare/commit outside the watermarks (h, H]");
     return;
   }
   if (m->phase == msg_type::prepare && m->from == primary_of(view_)) {
-    reject(from, "the primary sent a prepare (P9)");
+    reject(out, from, "the primary sent a prepare (P9)");
     return;
   }
   slot& s = log_[n];
@@ -432,12 +434,12 @@ void replica::on_vote(replica_id from, const bytes& frame) {
   auto& box = m->phase == msg_type::prepare ? s.prepares : s.commits;
   box.emplace(m->from, vote_entry{m->d, m->sig}); // a second vote of one signer is ignored
   if (m->phase == msg_type::prepare)
-    check_prepared(n);
+    check_prepared(out, n);
   else
-    check_committed(n);
+    check_committed(out, n);
 }
 
-void replica::check_prepared(std::uint64_t n) {
+void replica::check_prepared(ready& out, std::uint64_t n) {
   auto it = log_.find(n);
   if (it == log_.end()) return;
   slot& s = it->second;
@@ -459,12 +461,12 @@ void replica::check_prepared(std::uint64_t n) {
                                                 : !cfg_.validators.is_quorum(w))
     return; // P11
   BFT_INVARIANT(!s.cert || s.cert->view <= view_, "a prepared certificate's view never decreases",
-                cfg_.mutants != 0, out_->alarms);
+                cfg_.mutants != 0, out.alarms);
   BFT_INVARIANT(!s.cert || s.cert->view != view_ || s.cert->d == s.d,
-                "one prepared digest per (view, sequence)", cfg_.mutants != 0, out_->alarms);
+                "one prepared digest per (view, sequence)", cfg_.mutants != 0, out.alarms);
   s.prepared_now = true;
   s.cert = std::move(c);
-  persist_slot(n, s);
+  persist_slot(out, n, s);
   if (s.own_commit.empty() && !slot_forbidden(view_, n)) { // P13: once
     vote cm;
     cm.phase = msg_type::commit;
@@ -475,12 +477,12 @@ void replica::check_prepared(std::uint64_t n) {
     sign(cm, sctx_, signer_);
     s.own_commit = encode(cm);
     s.commits.emplace(cfg_.self, vote_entry{s.d, cm.sig});
-    send(std::nullopt, s.own_commit);
+    send(out, std::nullopt, s.own_commit);
   }
-  check_committed(n);
+  check_committed(out, n);
 }
 
-void replica::check_committed(std::uint64_t n) {
+void replica::check_committed(ready& out, std::uint64_t n) {
   auto it = log_.find(n);
   if (it == log_.end()) return;
   slot& s = it->second;
@@ -494,11 +496,11 @@ void replica::check_committed(std::uint64_t n) {
                           : cfg_.validators.is_quorum(w);
   if (!enough) return; // P14
   s.committed = true;
-  persist_slot(n, s);
-  try_execute();
+  persist_slot(out, n, s);
+  try_execute(out);
 }
 
-void replica::try_execute() {
+void replica::try_execute(ready& out) {
   bool progressed = false;
   while (!transfer_) {
     auto it = log_.find(last_executed_ + 1);
@@ -519,7 +521,7 @@ void replica::try_execute() {
       }
       drop_pending(r);
     }
-    out_->committed.push_back(std::move(e));
+    out.committed.push_back(std::move(e));
     last_executed_ = it->first;
     progressed = true;
   }
@@ -533,241 +535,10 @@ void replica::try_execute() {
   }
 }
 
-// ---- checkpoints (P16-P18) -----------------------------------------------------------------
-
-void replica::on_executed(const ev::executed& e) {
-  const auto k = std::max<std::uint64_t>(1, cfg_.checkpoint_interval);
-  if (e.index == 0 || e.index % k != 0) return;
-  if (e.index <= stable_.seq.value() || e.index > last_executed_ || e.index <= own_ckpt_seq_)
-    return;
-  checkpoint c;
-  c.seq = seq_number{e.index};
-  c.state = e.state_root;
-  c.from = cfg_.self;
-  sign(c, sctx_, signer_);
-  own_ckpt_ = encode(c);
-  own_ckpt_seq_ = e.index;
-  send(std::nullopt, own_ckpt_);
-  add_checkpoint(c);
-}
-
-void replica::on_checkpoint(replica_id from, const bytes& frame) {
-  auto m = decode_checkpoint(frame);
-  if (!m) {
-    reject(from, "malformed checkpoint: " + err_text(m.error()));
-    return;
-  }
-  if (m->seq <= stable_.seq) return; // already stable: nothing to learn
-  if (!verify(*m, vctx())) {
-    reject(from, "checkpoint signature does not verify");
-    return;
-  }
-  note_statement(m->from, static_cast<std::uint8_t>(phase::checkpoint), 0, m->seq.value(), m->state,
-                 frame);
-  const auto k = std::max<std::uint64_t>(1, cfg_.checkpoint_interval);
-  if (m->seq.value() % k != 0 || m->seq.value() == 0) {
-    reject(from, "checkpoint not at a multiple of the checkpoint interval");
-    return;
-  }
-  if (m->seq <= stable_.seq) return; // already stable: nothing to learn
-  add_checkpoint(*m);
-}
-
-void replica::add_checkpoint(const checkpoint& c) {
-  const auto n = c.seq.value();
-  auto& votes = ckpt_votes_[n];
-  for (const auto& [state, signers] : votes)
-    if (signers.contains(c.from)) return; // one checkpoint per signer and seq counts
-  auto& mine = ckpt_by_sender_[c.from];
-  mine.insert(n);
-  while (mine.size() > max_checkpoints_per_sender) { // bounded memory per sender
-    auto low = *mine.begin();
-    mine.erase(mine.begin());
-    if (auto it = ckpt_votes_.find(low); it != ckpt_votes_.end())
-      for (auto& [state, signers] : it->second) signers.erase(c.from);
-  }
-  if (!mine.contains(n)) return;
-  auto& signers = ckpt_votes_[n][c.state];
-  signers.emplace(c.from, c.sig);
-  std::vector<replica_id> ids;
-  for (const auto& [who, sig] : signers) ids.push_back(who);
-  if (!is_quorum(ids)) return;
-  checkpoint_proof proof;
-  proof.seq = c.seq;
-  proof.state = c.state;
-  for (const auto& [who, sig] : signers) proof.sigs.push_back(signed_by{who, sig});
-  make_stable(proof); // P17
-  try_execute();
-  propose(false);
-}
-
-void replica::make_stable(const checkpoint_proof& proof) {
-  if (proof.seq <= stable_.seq) return;
-  stable_ = proof;
-  const auto h = stable_.seq.value();
-  {
-    codec::writer w(256);
-    put_proof(w, stable_);
-    persist("pbft/stable", w.take());
-  }
-  // P17: drop everything at or below the stable checkpoint.
-  while (!log_.empty() && log_.begin()->first <= h) {
-    erase_slot(log_.begin()->first, log_.begin()->second);
-    log_.erase(log_.begin());
-  }
-  for (auto it = batches_.begin(); it != batches_.end();) {
-    if (it->second.until > h) {
-      ++it;
-      continue;
-    }
-    erase(batch_key(it->first));
-    it = batches_.erase(it);
-  }
-  ckpt_votes_.erase(ckpt_votes_.begin(), ckpt_votes_.upper_bound(h));
-  for (auto& [who, seqs] : ckpt_by_sender_) seqs.erase(seqs.begin(), seqs.upper_bound(h));
-  records_.forget_if([h](const signed_slot& s) {
-    return s.phase <= static_cast<std::uint8_t>(phase::checkpoint) && s.seq <= h;
-  });
-  next_seq_ = std::max(next_seq_, h);
-  if (h > last_executed_) {
-    // P30: the certified state is ahead of ours; fetch it from a replica of the proof.
-    transfer_ = std::make_pair(h, stable_.state);
-    state_transfer_request req;
-    req.index = h;
-    req.state_root = stable_.state;
-    for (const auto& s : stable_.sigs)
-      if (s.from != cfg_.self) req.sources.push_back(s.from);
-    out_->state_transfer = std::move(req);
-    codec::writer w(48);
-    w.u64(h);
-    w.raw(stable_.state);
-    w.u64(last_executed_);
-    persist("pbft/transfer", w.take()); // a restart asks again instead of skipping the gap
-    // Which pending requests the skipped entries executed is unknown here: clients retry.
-    pending_.clear();
-    queue_.clear();
-    in_flight_.clear();
-    view_deadline_.reset();
-  }
-}
-
-void replica::on_state_installed(const ev::state_installed& e) {
-  if (!transfer_ || e.index != transfer_->first || e.state_root != transfer_->second) {
-    reject(std::nullopt, "state_installed does not match the certified checkpoint awaited");
-    return;
-  }
-  last_executed_ = e.index;
-  transfer_.reset();
-  erase("pbft/transfer");
-  try_execute();
-  arm_timer();
-  propose(false);
-}
-
-// ---- timers and retransmission ------------------------------------------------------------
-
-void replica::on_tick() {
-  ++now_;
-  relay_late();
-  if (view_deadline_ && now_ >= *view_deadline_) {
-    view_deadline_.reset();
-    on_timer_expired(); // P31: asks where the others are, then P20 / P28
-  }
-  propose(false);
-  if (now_ - last_resend_ >= resend_interval_) resend();
-  if (probe_due()) send_probe();
-  // A guarded replica keeps asking: reports bound it first, then bring the new-views that
-  // move it along while it may not join view changes.
-  if (guarded() && now_ - last_status_request_ >= timeout_) send_status_request();
-}
-
-void replica::time_out() {
-  if (view_changing_) timeout_ = std::min(timeout_ * 2, max_timeout_ticks); // P28
-  start_view_change(view_number{view_.value() + 1});
-}
-
-void replica::relay_late() {
-  constexpr std::size_t per_frame = 64; // requests per relay frame
-  std::vector<client_request> late;
-  while (!relay_due_.empty() && relay_due_.front().first <= now_) {
-    auto key = relay_due_.front().second;
-    relay_due_.pop_front();
-    auto it = pending_.find(key);
-    if (it == pending_.end() || in_flight_.contains(key) || is_primary()) continue;
-    late.push_back(it->second.req);
-    if (late.size() == per_frame)
-      send(std::nullopt, encode(request_relay{std::exchange(late, {})}));
-  }
-  if (!late.empty()) send(std::nullopt, encode(request_relay{std::move(late)}));
-}
-
-void replica::resend() {
-  last_resend_ = now_;
-  if (view_changing_) {
-    if (!own_vc_.empty()) send(std::nullopt, own_vc_);
-  } else if (last_executed_ == executed_at_last_resend_) {
-    for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
-      const slot& s = it->second;
-      if (s.votes_view != view_) continue;
-      if (!s.own_pp.empty() && s.pp_view == view_) send(std::nullopt, s.own_pp);
-      if (!s.own_vote.empty()) send(std::nullopt, s.own_vote);
-      if (!s.own_commit.empty()) send(std::nullopt, s.own_commit);
-    }
-  }
-  executed_at_last_resend_ = last_executed_;
-  // The latest checkpoint goes out again, so a replica that missed it learns that it is
-  // behind (P30) even when the cluster is idle.
-  if (!own_ckpt_.empty()) send(std::nullopt, own_ckpt_);
-  fetch_missing();
-}
-
-void replica::fetch_missing() {
-  std::set<digest> asked;
-  for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
-    const slot& s = it->second;
-    if (s.has_pp && s.pp_view == view_ && !s.requests && s.d != null_digest &&
-        asked.insert(s.d).second)
-      send(std::nullopt, encode(fetch_batch{s.d}));
-  }
-}
-
-void replica::on_fetch(replica_id from, const bytes& frame) {
-  auto m = decode_fetch_batch(frame);
-  if (!m) {
-    reject(from, "malformed batch fetch: " + err_text(m.error()));
-    return;
-  }
-  if (auto b = find_batch(m->d); b && m->d != null_digest) send(from, encode(batch_reply{m->d, b}));
-}
-
-void replica::on_batch_reply(replica_id from, const bytes& frame) {
-  auto m = decode_batch_reply(frame);
-  if (!m) {
-    reject(from, "malformed batch reply: " + err_text(m.error()));
-    return;
-  }
-  bool wanted = false;
-  for (const auto& [n, s] : log_)
-    if (s.has_pp && !s.requests && s.d == m->d) wanted = true;
-  if (!wanted) return;
-  auto enc = encode_batch(*m->requests);
-  if (m->requests->empty() || crypto::sha3_256(enc) != m->d) {
-    reject(from, "batch reply does not match its digest");
-    return;
-  }
-  for (auto& [n, s] : log_)
-    if (s.has_pp && !s.requests && s.d == m->d) {
-      s.requests = m->requests;
-      keep_batch(m->d, s.requests, n);
-    }
-  persist(batch_key(m->d), std::move(enc));
-  try_execute();
-}
-
 // ---- evidence ----------------------------------------------------------------------------
 
-void replica::note_statement(replica_id signer, std::uint8_t ph, std::uint64_t v, std::uint64_t n,
-                             const digest& content, const bytes& frame) {
+void replica::note_statement(ready& out, replica_id signer, std::uint8_t ph, std::uint64_t v,
+                             std::uint64_t n, const digest& content, const bytes& frame) {
   // Bounded record: views around ours, sequence numbers inside the window.
   if (v + 1 < view_.value() || v > view_.value() + 1) return;
   const auto h = stable_.seq.value();
@@ -784,7 +555,7 @@ void replica::note_statement(replica_id signer, std::uint8_t ph, std::uint64_t v
   if (const auto* first = records_.first(at); first && *first == content) return;
   // A pre-prepare is kept without its batch: the signed part is what proves equivocation.
   if (auto ev = records_.observe(at, content, pp ? strip_batch(frame) : frame).evidence)
-    out_->evidence.push_back(std::move(*ev));
+    out.evidence.push_back(std::move(*ev));
 }
 
 } // namespace bft::pbft

@@ -23,6 +23,7 @@
 #include "protocols/common/engine.hpp"
 #include "protocols/common/equivocation_log.hpp"
 #include "protocols/common/recovery.hpp"
+#include "protocols/pbft/checkpoints.hpp"
 #include "protocols/pbft/messages.hpp"
 #include "protocols/pbft/probe.hpp"
 #include "protocols/pbft/view_change_logic.hpp"
@@ -111,23 +112,23 @@ private:
   void check_step(ready& out, const marks& was) const;
 
   // event handlers
-  void on_frame(replica_id from, const bytes& frame);
-  void on_tick();
+  void on_frame(ready& out, replica_id from, const bytes& frame);
+  void on_tick(ready& out);
   /// `verified`: the driver already checked the client signatures (ev::client_requests).
-  void on_client_requests(const std::vector<client_request>& reqs, bool relayed,
+  void on_client_requests(ready& out, const std::vector<client_request>& reqs, bool relayed,
                           std::optional<replica_id> from, bool verified = false);
-  void on_executed(const ev::executed& e);
-  void on_state_installed(const ev::state_installed& e);
-  void on_pre_prepare(replica_id from, const bytes& frame);
-  void on_vote(replica_id from, const bytes& frame);
-  void on_checkpoint(replica_id from, const bytes& frame);
-  void on_view_change(replica_id from, const bytes& frame);
-  void on_new_view(replica_id from, const bytes& frame);
-  void on_fetch(replica_id from, const bytes& frame);
-  void on_batch_reply(replica_id from, const bytes& frame);
+  void on_executed(ready& out, const ev::executed& e);
+  void on_state_installed(ready& out, const ev::state_installed& e);
+  void on_pre_prepare(ready& out, replica_id from, const bytes& frame);
+  void on_vote(ready& out, replica_id from, const bytes& frame);
+  void on_checkpoint(ready& out, replica_id from, const bytes& frame);
+  void on_view_change(ready& out, replica_id from, const bytes& frame);
+  void on_new_view(ready& out, replica_id from, const bytes& frame);
+  void on_fetch(ready& out, replica_id from, const bytes& frame);
+  void on_batch_reply(ready& out, replica_id from, const bytes& frame);
   /// Amnesia guard: status requests and reports (recovery.hpp); false if not such a frame.
-  bool on_status_frame(replica_id from, const bytes& frame);
-  void send_status_request();
+  bool on_status_frame(ready& out, replica_id from, const bytes& frame);
+  void send_status_request(ready& out);
   [[nodiscard]] recovery::frame_signing status_signing() const;
   /// True if a pre-prepare, prepare or commit for (v, n) could contradict a forgotten one.
   [[nodiscard]] bool slot_forbidden(view_number v, std::uint64_t n) const;
@@ -137,51 +138,50 @@ private:
 
   // P31: where are the others (replica_probe.cpp)
   /// The view-change timer expired: probe the peers first (unless guarded).
-  void on_timer_expired();
+  void on_timer_expired(ready& out);
   /// The expiry action of P20/P28: view-change for view_ + 1 (doubled timeout if changing).
-  void time_out();
-  bool on_probe_frame(replica_id from, const bytes& frame);
-  void send_probe();
-  void decide_probe();
-  void answer_probe(const probe_position& p);
+  void time_out(ready& out);
+  bool on_probe_frame(ready& out, replica_id from, const bytes& frame);
+  void send_probe(ready& out);
+  void decide_probe(ready& out);
+  void answer_probe(ready& out, const probe_position& p);
   [[nodiscard]] bool probe_due() const;
   [[nodiscard]] probe_position position() const;
 
   // normal case
-  void propose(bool force);
+  void propose(ready& out, bool force);
   bool verify_requests(const batch& b);
-  void accept_pre_prepare(std::uint64_t n, view_number v, const digest& d, const signature& sig,
-                          batch_ptr requests, byte_view batch_bytes);
-  void add_vote(slot& s, std::uint64_t n, const vote& m);
-  void check_prepared(std::uint64_t n);
-  void check_committed(std::uint64_t n);
-  void try_execute();
+  void accept_pre_prepare(ready& out, std::uint64_t n, view_number v, const digest& d,
+                          const signature& sig, batch_ptr requests, byte_view batch_bytes);
+  void check_prepared(ready& out, std::uint64_t n);
+  void check_committed(ready& out, std::uint64_t n);
+  void try_execute(ready& out);
   void reset_votes(slot& s, view_number v);
 
   // checkpoints
-  void add_checkpoint(const checkpoint& c);
-  void make_stable(const checkpoint_proof& proof);
+  void add_checkpoint(ready& out, const checkpoint& c);
+  void make_stable(ready& out, const checkpoint_proof& proof);
 
   // view change
-  void start_view_change(view_number v);
+  void start_view_change(ready& out, view_number v);
   void check_view_change_quorum();
-  void maybe_send_new_view();
+  void maybe_send_new_view(ready& out);
   bool may_answer_laggard(replica_id peer);
-  void enter_view(view_number v, const new_view_plan& plan,
+  void enter_view(ready& out, view_number v, const new_view_plan& plan,
                   const std::vector<new_view_entry>& entries, const bytes& nv_frame);
-  void apply_f_plus_one_rule();
-  void note_future_view(replica_id signer, view_number v);
+  void apply_f_plus_one_rule(ready& out);
+  void note_future_view(ready& out, replica_id signer, view_number v);
   [[nodiscard]] std::vector<replica_id> vc_senders_for(view_number v) const;
 
   // evidence
-  void note_statement(replica_id signer, std::uint8_t phase, std::uint64_t v, std::uint64_t n,
-                      const digest& content, const bytes& frame);
+  void note_statement(ready& out, replica_id signer, std::uint8_t phase, std::uint64_t v,
+                      std::uint64_t n, const digest& content, const bytes& frame);
 
   // persistence
   void restore(const persisted_state& stored);
-  void persist_slot(std::uint64_t n, const slot& s);
-  void persist_view();
-  void erase_slot(std::uint64_t n, const slot& s);
+  void persist_slot(ready& out, std::uint64_t n, const slot& s);
+  void persist_view(ready& out);
+  void erase_slot(ready& out, std::uint64_t n, const slot& s);
 
   // helpers
   [[nodiscard]] replica_id primary_of(view_number v) const;
@@ -191,17 +191,17 @@ private:
   }
   [[nodiscard]] verify_context vctx() const;
   [[nodiscard]] bool is_quorum(const std::vector<replica_id>& ids) const;
-  void reject(std::optional<replica_id> from, std::string reason);
-  void send(std::optional<replica_id> to, bytes frame);
-  void persist(std::string key, bytes value);
-  void erase(std::string key);
+  void reject(ready& out, std::optional<replica_id> from, std::string reason);
+  void send(ready& out, std::optional<replica_id> to, bytes frame);
+  void persist(ready& out, std::string key, bytes value);
+  void erase(ready& out, std::string key);
   void arm_timer();
   void drop_pending(const client_request& r);
   batch_ptr find_batch(const digest& d) const;
   void keep_batch(const digest& d, const batch_ptr& b, std::uint64_t n);
-  void fetch_missing();
-  void resend();
-  void relay_late();
+  void fetch_missing(ready& out);
+  void resend(ready& out);
+  void relay_late(ready& out);
 
   engine_config cfg_;
   const crypto::signer& signer_;
@@ -244,9 +244,8 @@ private:
   std::deque<std::pair<std::uint64_t, request_key>> relay_due_;
   std::uint64_t order_counter_ = 0;
 
-  // checkpoints: seq -> state -> signer -> signature
-  std::map<std::uint64_t, std::map<digest, std::map<replica_id, signature>>> ckpt_votes_;
-  std::map<replica_id, std::set<std::uint64_t>> ckpt_by_sender_;
+  // checkpoints (P16-P18): the votes, and when they prove a stable checkpoint
+  checkpoints ckpts_;
   bytes own_ckpt_;
   std::uint64_t own_ckpt_seq_ = 0;
 
@@ -290,7 +289,6 @@ private:
   std::map<replica_id, probe_position> answers_; ///< latest answer per peer, this episode
   std::map<replica_id, std::uint64_t> answered_round_; ///< last probe round answered per peer
   std::map<replica_id, std::uint64_t> resent_for_;     ///< tick of the last catch-up per peer
-  ready* out_ = nullptr;
 };
 
 } // namespace bft::pbft

@@ -18,17 +18,17 @@ probe_position replica::position() const {
   return p;
 }
 
-void replica::on_timer_expired() {
+void replica::on_timer_expired(ready& out) {
   // A guarded replica sends no view-change anyway (start_view_change refuses it); one alone
   // in the validator set has nobody to ask.
   if (view_change_forbidden(view_number{view_.value() + 1}) || cfg_.validators.size() == 1) {
-    time_out();
+    time_out(out);
     return;
   }
   probing_ = true;
   answers_.clear();
   probe_first_round_ = probe_round_ + 1;
-  send_probe();
+  send_probe(out);
 }
 
 bool replica::probe_due() const {
@@ -44,24 +44,24 @@ bool replica::probe_due() const {
   return since >= 4 * std::max<std::uint64_t>(1, cfg_.base_timeout_ticks);
 }
 
-void replica::send_probe() {
+void replica::send_probe(ready& out) {
   ++probe_round_;
   last_probe_ = now_;
   executed_at_probe_ = last_executed_;
   behind_ = false; // set again by the answers while some peer of our view is ahead
-  send(std::nullopt, encode_probe(probe_type, position()));
+  send(out, std::nullopt, encode_probe(probe_type, position()));
 }
 
-bool replica::on_probe_frame(replica_id from, const bytes& frame) {
+bool replica::on_probe_frame(ready& out, replica_id from, const bytes& frame) {
   auto env = codec::peek_envelope(frame);
   if (!env || (env->type != probe_type && env->type != probe_answer_type)) return false;
   auto p = decode_probe(env->type, frame);
   if (!p || p->from != from || from == cfg_.self || !cfg_.validators.contains(from)) {
-    reject(from, "malformed probe frame, or not from its sender");
+    reject(out, from, "malformed probe frame, or not from its sender");
     return true;
   }
   if (env->type == probe_type) {
-    answer_probe(*p);
+    answer_probe(out, *p);
     return true;
   }
   if (p->round > probe_round_) return true; // not an answer to anything we asked
@@ -70,11 +70,11 @@ bool replica::on_probe_frame(replica_id from, const bytes& frame) {
   if (p->round < probe_first_round_) return true; // an answer from before this episode
   auto [it, fresh] = answers_.try_emplace(from, *p);
   if (!fresh && p->round >= it->second.round) it->second = *p;
-  if (probing_) decide_probe();
+  if (probing_) decide_probe(out);
   return true;
 }
 
-void replica::answer_probe(const probe_position& p) {
+void replica::answer_probe(ready& out, const probe_position& p) {
   // One answer per probe round: copies of the round just answered get none (a restarted
   // peer counts its rounds from 1 again, so an older round is answered too) ...
   auto [round, first] = answered_round_.try_emplace(p.from, p.round);
@@ -84,7 +84,7 @@ void replica::answer_probe(const probe_position& p) {
   }
   auto mine = position();
   mine.round = p.round;
-  send(p.from, encode_probe(probe_answer_type, mine));
+  send(out, p.from, encode_probe(probe_answer_type, mine));
   // ... and what it is owed at most once per half resend interval.
   const auto gap = std::max<std::uint64_t>(1, resend_interval_ / 2);
   auto [last, fresh] = resent_for_.try_emplace(p.from, now_);
@@ -95,7 +95,7 @@ void replica::answer_probe(const probe_position& p) {
   // A peer in an older view, or still changing to the view we entered: the new-view proves
   // itself (P26) and moves it here.
   if (!last_nv_.empty() && (p.view < last_nv_view_ || (p.view == last_nv_view_ && p.changing)))
-    send(p.from, last_nv_);
+    send(out, p.from, last_nv_);
   // A peer of our view that executed less: what it needs to commit the next entries, the
   // primary's pre-prepare (rebuilt from the log: its signature covers the header only, and
   // the batch is bound by its digest), our prepare and commit, and our latest checkpoint
@@ -116,15 +116,15 @@ void replica::answer_probe(const probe_position& p) {
       h.d = s.d;
       h.from = primary_of(view_);
       h.sig = s.pp_sig;
-      send(p.from, encode_pre_prepare(h, encode_batch(*s.requests)));
+      send(out, p.from, encode_pre_prepare(h, encode_batch(*s.requests)));
     }
-    if (!s.own_vote.empty()) send(p.from, s.own_vote);
-    if (!s.own_commit.empty()) send(p.from, s.own_commit);
+    if (!s.own_vote.empty()) send(out, p.from, s.own_vote);
+    if (!s.own_commit.empty()) send(out, p.from, s.own_commit);
   }
-  if (!own_ckpt_.empty() && own_ckpt_seq_ > p.executed) send(p.from, own_ckpt_);
+  if (!own_ckpt_.empty() && own_ckpt_seq_ > p.executed) send(out, p.from, own_ckpt_);
 }
 
-void replica::decide_probe() {
+void replica::decide_probe(ready& out) {
   // P31: the peers that make a view change of ours pointless. In our view and normal: if we
   // are changing to it, it was entered (its new-view comes with the answer); if we are in
   // it, its primary still orders (the peer executed more than we did, or executed something
@@ -148,7 +148,7 @@ void replica::decide_probe() {
   }
   if (!is_quorum(heard)) return; // wait (probing again every resend interval)
   probing_ = false;
-  time_out();
+  time_out(out);
 }
 
 } // namespace bft::pbft

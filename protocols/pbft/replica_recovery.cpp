@@ -44,19 +44,19 @@ recovery::frame_signing replica::status_signing() const {
   return {status_request_tag, status_report_tag, cfg_.chain_id, cfg_.epoch};
 }
 
-void replica::send_status_request() {
+void replica::send_status_request(ready& out) {
   last_status_request_ = now_;
-  send(std::nullopt,
+  send(out, std::nullopt,
        status_signing().seal(status_request_type,
                              recovery::status_request{cfg_.self, cfg_.recovery_nonce}, signer_));
 }
 
-bool replica::on_status_frame(replica_id from, const bytes& frame) {
+bool replica::on_status_frame(ready& out, replica_id from, const bytes& frame) {
   auto env = codec::peek_envelope(frame);
   if (!env || (env->type != status_request_type && env->type != status_report_type)) return false;
   auto opened = recovery::open_frame(frame);
   if (!opened) {
-    reject(from, "malformed status frame");
+    reject(out, from, "malformed status frame");
     return true;
   }
   const auto fs = status_signing();
@@ -67,7 +67,7 @@ bool replica::on_status_frame(replica_id from, const bytes& frame) {
   if (env->type == status_request_type) {
     auto m = recovery::decode_request(status_request_type, body);
     if (!m || !check(m->sender, status_request_tag)) {
-      reject(from, "status request: malformed or badly signed");
+      reject(out, from, "status request: malformed or badly signed");
       return true;
     }
     if (guarded()) return true; // our own view is no bound for anyone yet
@@ -79,12 +79,12 @@ bool replica::on_status_frame(replica_id from, const bytes& frame) {
     if (transfer_) rep.index = std::max(rep.index, transfer_->first);
     if (guard_) rep.view = std::max(rep.view, guard_->view_bound + 1);
     rep.proof = last_nv_;
-    send(m->sender, fs.seal(status_report_type, rep, signer_));
+    send(out, m->sender, fs.seal(status_report_type, rep, signer_));
     return true;
   }
   auto m = recovery::decode_report(status_report_type, body);
   if (!m || !check(m->sender, status_report_tag)) {
-    reject(from, "status report: malformed or badly signed");
+    reject(out, from, "status report: malformed or badly signed");
     return true;
   }
   if (m->nonce != cfg_.recovery_nonce || !guard_) return true; // not ours, or stale
@@ -96,7 +96,7 @@ bool replica::on_status_frame(replica_id from, const bytes& frame) {
   // The sender's new-view proves itself (P26): it moves an observer into the current view.
   if (!m->proof.empty()) {
     auto nv = decode_new_view(m->proof);
-    if (nv && nv->view > view_) on_new_view(from, m->proof);
+    if (nv && nv->view > view_) on_new_view(out, from, m->proof);
   }
   return true;
 }

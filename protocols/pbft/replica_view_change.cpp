@@ -22,7 +22,7 @@ std::vector<replica_id> replica::vc_senders_for(view_number v) const {
   return ids;
 }
 
-void replica::start_view_change(view_number v) {
+void replica::start_view_change(ready& out, view_number v) {
   if (v < view_ || (v == view_ && view_changing_)) return;
   // Amnesia guard: an observer stays in its view and follows new-views (status reports carry
   // them); the timer is re-armed by the next execution.
@@ -41,13 +41,13 @@ void replica::start_view_change(view_number v) {
         vc.prepared.push_back(*s.cert);
   sign(vc, sctx_, signer_);
   own_vc_ = encode(vc);
-  persist_view(); // before the view-change leaves (P20)
+  persist_view(out); // before the view-change leaves (P20)
   vcs_[cfg_.self] = stored_vc{std::move(vc), own_vc_};
-  send(std::nullopt, own_vc_);
+  send(out, std::nullopt, own_vc_);
   last_resend_ = now_;
   for (auto& [n, s] : log_) s.own_pp.clear();
   check_view_change_quorum();
-  maybe_send_new_view();
+  maybe_send_new_view(out);
 }
 
 void replica::check_view_change_quorum() {
@@ -63,7 +63,7 @@ void replica::check_view_change_quorum() {
   if (is_quorum(ids)) view_deadline_ = now_ + timeout_;
 }
 
-void replica::apply_f_plus_one_rule() {
+void replica::apply_f_plus_one_rule(ready& out) {
   // P29: f+1 view-changes from others for views above ours force us to the smallest.
   std::vector<replica_id> ids;
   std::optional<view_number> smallest;
@@ -73,10 +73,10 @@ void replica::apply_f_plus_one_rule() {
     if (!smallest || s.msg.new_view < *smallest) smallest = s.msg.new_view;
   }
   if (smallest && cfg_.validators.weight_of(ids) >= cfg_.validators.one_honest_weight())
-    start_view_change(*smallest);
+    start_view_change(out, *smallest);
 }
 
-void replica::note_future_view(replica_id signer, view_number v) {
+void replica::note_future_view(ready& out, replica_id signer, view_number v) {
   // Catch-up: f+1 replicas signing messages of views above ours (pre-prepares, prepares,
   // commits, view-changes) prove that an honest replica left our view. Joining the view
   // change for the smallest of them makes the primary of that view send us its new-view if
@@ -94,25 +94,26 @@ void replica::note_future_view(replica_id signer, view_number v) {
     if (!smallest || w < *smallest) smallest = w;
   }
   if (smallest && cfg_.validators.weight_of(ids) >= cfg_.validators.one_honest_weight())
-    start_view_change(*smallest);
+    start_view_change(out, *smallest);
 }
 
-void replica::on_view_change(replica_id from, const bytes& frame) {
+void replica::on_view_change(ready& out, replica_id from, const bytes& frame) {
   auto m = decode_view_change(frame);
   if (!m) {
-    reject(from, "malformed view-change: " + err_text(m.error()));
+    reject(out, from, "malformed view-change: " + err_text(m.error()));
     return;
   }
   if (m->from == cfg_.self) return;
   if (auto r = verify_view_change(*m, vctx()); !r) {
     // P22: dropped whole, reported, and it does not reach O.
-    reject(from, "view-change of replica " + std::to_string(m->from.value()) + " for view " +
-                     std::to_string(m->new_view.value()) + " dropped: " + err_text(r.error()));
+    reject(out, from,
+           "view-change of replica " + std::to_string(m->from.value()) + " for view " +
+               std::to_string(m->new_view.value()) + " dropped: " + err_text(r.error()));
     return;
   }
   // Two different view-changes signed by one replica for one view are equivocation (K8).
-  note_statement(m->from, static_cast<std::uint8_t>(phase::view_change), m->new_view.value(), 0,
-                 crypto::sha3_256(signing_payload(sctx_, *m)), frame);
+  note_statement(out, m->from, static_cast<std::uint8_t>(phase::view_change), m->new_view.value(),
+                 0, crypto::sha3_256(signing_payload(sctx_, *m)), frame);
   if (m->new_view < view_ || (m->new_view == view_ && !view_changing_)) {
     // The sender is behind: it still waits for the new-view of a view that we entered. Any
     // replica that holds that new-view (or a later one) gives it, since a new-view proves
@@ -121,7 +122,7 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
     // view, so this cannot ping-pong; answering a view-change with a view-change did, and,
     // multiplied by duplication, flooded the network (F6).
     if (!last_nv_.empty() && last_nv_view_ >= m->new_view && may_answer_laggard(m->from))
-      send(m->from, last_nv_);
+      send(out, m->from, last_nv_);
     return;
   }
   const auto sender = m->from;
@@ -133,10 +134,10 @@ void replica::on_view_change(replica_id from, const bytes& frame) {
     it->second = stored_vc{std::move(*m), frame};
   else
     return;
-  apply_f_plus_one_rule();
-  if (target > view_) note_future_view(sender, target);
+  apply_f_plus_one_rule(out);
+  if (target > view_) note_future_view(out, sender, target);
   check_view_change_quorum();
-  maybe_send_new_view();
+  maybe_send_new_view(out);
 }
 
 bool replica::may_answer_laggard(replica_id peer) {
@@ -149,7 +150,7 @@ bool replica::may_answer_laggard(replica_id peer) {
   return true;
 }
 
-void replica::maybe_send_new_view() {
+void replica::maybe_send_new_view(ready& out) {
   if (!view_changing_ || primary_of(view_) != cfg_.self) return;
   auto mine = vcs_.find(cfg_.self);
   if (mine == vcs_.end() || mine->second.msg.new_view != view_) return;
@@ -178,31 +179,31 @@ void replica::maybe_send_new_view() {
   }
   sign(nv, sctx_, signer_);
   auto frame = encode(nv);
-  enter_view(view_, plan, nv.entries, frame); // P25: logs O, persists, enters v+1
-  send(std::nullopt, std::move(frame));
-  propose(false);
+  enter_view(out, view_, plan, nv.entries, frame); // P25: logs O, persists, enters v+1
+  send(out, std::nullopt, std::move(frame));
+  propose(out, false);
 }
 
-void replica::on_new_view(replica_id from, const bytes& frame) {
+void replica::on_new_view(ready& out, replica_id from, const bytes& frame) {
   auto m = decode_new_view(frame);
   if (!m) {
-    reject(from, "malformed new-view: " + err_text(m.error()));
+    reject(out, from, "malformed new-view: " + err_text(m.error()));
     return;
   }
   if (m->view < view_) return; // stale
   if (m->from != primary_of(m->view)) {
-    reject(from, "new-view not signed by the primary of its view");
+    reject(out, from, "new-view not signed by the primary of its view");
     return;
   }
   const auto nv_payload = signing_payload(sctx_, *m);
   if (!cfg_.validators.contains(m->from) ||
       !verifier_.verify(cfg_.validators.find(m->from)->key, nv_payload, m->sig)) {
-    reject(from, "new-view signature does not verify");
+    reject(out, from, "new-view signature does not verify");
     return;
   }
   // Two different new-views signed by one primary for one view are equivocation (K8), even
   // when this replica already entered the view through the first one.
-  note_statement(m->from, static_cast<std::uint8_t>(phase::new_view), m->view.value(), 0,
+  note_statement(out, m->from, static_cast<std::uint8_t>(phase::new_view), m->view.value(), 0,
                  crypto::sha3_256(nv_payload), frame);
   if (m->view == view_ && !view_changing_) return; // known
   const auto c = vctx();
@@ -211,25 +212,25 @@ void replica::on_new_view(replica_id from, const bytes& frame) {
   for (const auto& f : m->view_changes) {
     auto vc = decode_view_change(f);
     if (!vc) {
-      reject(from, "new-view carries a malformed view-change: " + err_text(vc.error()));
+      reject(out, from, "new-view carries a malformed view-change: " + err_text(vc.error()));
       return;
     }
     if (vc->new_view != m->view) {
-      reject(from, "new-view carries a view-change for another view");
+      reject(out, from, "new-view carries a view-change for another view");
       return;
     }
     if (auto r = verify_view_change(*vc, c); !r) {
-      reject(from, "new-view carries an invalid view-change: " + err_text(r.error()));
+      reject(out, from, "new-view carries an invalid view-change: " + err_text(r.error()));
       return;
     }
     if (!seen.insert(vc->from).second) {
-      reject(from, "new-view carries two view-changes of one replica");
+      reject(out, from, "new-view carries two view-changes of one replica");
       return;
     }
     vset.push_back(std::move(*vc));
   }
   if (!is_quorum(std::vector<replica_id>(seen.begin(), seen.end()))) {
-    reject(from, "new-view holds fewer than 2f+1 view-changes");
+    reject(out, from, "new-view holds fewer than 2f+1 view-changes");
     return;
   }
   auto plan = compute_new_view(vset);
@@ -239,29 +240,29 @@ void replica::on_new_view(replica_id from, const bytes& frame) {
       same =
           plan.entries[i].first == m->entries[i].seq && plan.entries[i].second == m->entries[i].d;
     if (!same) {
-      reject(from, "new-view O differs from its recomputation");
+      reject(out, from, "new-view O differs from its recomputation");
       return;
     }
   }
   for (const auto& e : m->entries) {
     if (e.seq.value() > plan.min_s.seq.value() + window_ || e.seq <= plan.min_s.seq) {
-      reject(from, "new-view O entry outside the watermarks");
+      reject(out, from, "new-view O entry outside the watermarks");
       return;
     }
     if (!verifier_.verify(cfg_.validators.find(m->from)->key,
                           signing_payload(sctx_, m->view, e.seq, e.d, m->from), e.pp_sig)) {
-      reject(from, "new-view O entry carries a forged pre-prepare signature");
+      reject(out, from, "new-view O entry carries a forged pre-prepare signature");
       return;
     }
   }
-  enter_view(m->view, plan, m->entries, frame);
+  enter_view(out, m->view, plan, m->entries, frame);
 }
 
-void replica::enter_view(view_number v, const new_view_plan& plan,
+void replica::enter_view(ready& out, view_number v, const new_view_plan& plan,
                          const std::vector<new_view_entry>& entries, const bytes& nv_frame) {
   std::map<digest, batch_ptr> known; // taken before make_stable drops batches at or below h
   for (const auto& [d, k] : batches_) known.emplace(d, k.requests);
-  if (plan.min_s.seq > stable_.seq) make_stable(plan.min_s); // P25/P30
+  if (plan.min_s.seq > stable_.seq) make_stable(out, plan.min_s); // P25/P30
   view_ = v;
   view_changing_ = false;
   probing_ = false;
@@ -269,7 +270,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   last_nv_ = nv_frame;
   last_nv_view_ = v;
   view_deadline_.reset();
-  persist_view();
+  persist_view(out);
   for (auto& [n, s] : log_) {
     reset_votes(s, v);
     s.own_pp.clear();
@@ -285,7 +286,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
       b = empty_batch();
     else if (auto it = known.find(e.d); it != known.end())
       b = it->second;
-    accept_pre_prepare(n, v, e.d, e.pp_sig, b, {});
+    accept_pre_prepare(out, n, v, e.d, e.pp_sig, b, {});
     if (!backup || slot_forbidden(v, n)) continue;
     vote p; // P26: a prepare per entry
     p.phase = msg_type::prepare;
@@ -297,7 +298,7 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
     slot& s = log_[n];
     s.own_vote = encode(p);
     s.prepares.emplace(cfg_.self, vote_entry{e.d, p.sig});
-    send(std::nullopt, s.own_vote);
+    send(out, std::nullopt, s.own_vote);
   }
   if (!backup) next_seq_ = std::max(h, plan.max_s);
   // Requests not carried by O go back to the proposal queue.
@@ -307,8 +308,8 @@ void replica::enter_view(view_number v, const new_view_plan& plan,
   for (auto it = vcs_.begin(); it != vcs_.end();)
     it = it->second.msg.new_view <= v ? vcs_.erase(it) : std::next(it);
   records_.forget_if([&](const signed_slot& s) { return s.view + 1 < v.value(); });
-  fetch_missing();
-  try_execute();
+  fetch_missing(out);
+  try_execute(out);
   arm_timer();
 }
 
