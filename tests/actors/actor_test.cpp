@@ -147,6 +147,15 @@ struct fixture : metrics_holder, test_coordinator_fixture<caf::actor_system_conf
   }
   caf::actor store;
 
+  /// A link from replica 0 to replica 1 over `dir`, killed at the end of the test.
+  link_actor link_to_peer_1(const std::shared_ptr<local_directory>& dir, link_config lc = {}) {
+    lc.id = net.id(0, &m);
+    lc.peer = replica_id{1};
+    auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
+    periodic.push_back(caf::actor_cast<caf::actor>(link));
+    return link;
+  }
+
   /// A replica config for replica 0 around a toy engine that records into `log`.
   replica_config toy_replica(const std::shared_ptr<test::toy_log>& log) {
     replica_config rc;
@@ -431,11 +440,7 @@ TEST_CASE_FIXTURE(fixture, "frames queued together leave a link in one batch, in
   auto rec = std::make_shared<recorder>();
   auto acc = spawn_test_acceptor(1, rec);
   dir->set(replica_id{1}, acc);
-  link_config lc;
-  lc.id = net.id(0, &m);
-  lc.peer = replica_id{1};
-  auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
-  periodic.push_back(caf::actor_cast<caf::actor>(link));
+  auto link = link_to_peer_1(dir);
   consume_messages();
   REQUIRE(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 3); // up
 
@@ -455,11 +460,8 @@ TEST_CASE_FIXTURE(fixture, "frames queued together leave a link in one batch, in
 TEST_CASE_FIXTURE(fixture, "a link's queue is bounded in bytes and drops the oldest frames") {
   auto dir = std::make_shared<local_directory>(); // empty: the peer is never reachable
   link_config lc;
-  lc.id = net.id(0, &m);
-  lc.peer = replica_id{1};
   lc.max_queued_bytes = 10;
-  auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
-  periodic.push_back(caf::actor_cast<caf::actor>(link));
+  auto link = link_to_peer_1(dir, lc);
   consume_messages();
   for (int i = 0; i < 4; ++i) caf::anon_send(link, frame_atom::value, frame{0, "abcd"});
   consume_messages();
@@ -476,11 +478,7 @@ TEST_CASE_FIXTURE(fixture, "a replica whose peer restarts reconnects") {
   auto first = std::make_shared<recorder>();
   auto acc1 = spawn_test_acceptor(1, first);
   dir->set(replica_id{1}, acc1);
-  link_config lc;
-  lc.id = net.id(0, &m);
-  lc.peer = replica_id{1};
-  auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
-  periodic.push_back(caf::actor_cast<caf::actor>(link));
+  auto link = link_to_peer_1(dir);
   consume_messages();
   CHECK(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 3); // up
   caf::anon_send(link, frame_atom::value, frame{0, "before"});
@@ -544,11 +542,7 @@ TEST_CASE_FIXTURE(fixture, "a peer lost during the hello sends the link to back 
   auto dir = std::make_shared<local_directory>();
   auto mute = sys.spawn(mute_acceptor);
   dir->set(replica_id{1}, mute);
-  link_config lc;
-  lc.id = net.id(0, &m);
-  lc.peer = replica_id{1};
-  auto link = spawn_link(sys, lc, make_local_transport(dir, replica_id{1}));
-  periodic.push_back(caf::actor_cast<caf::actor>(link));
+  auto link = link_to_peer_1(dir);
   consume_messages();
   CHECK(sample(m.scrape(), "bft_link_state", {"peer=\"1\""}) == 2); // handshaking, unanswered
   caf::anon_send_exit(mute, caf::exit_reason::kill);
