@@ -29,6 +29,22 @@ struct peer_address {
   std::uint16_t port = 0;
 };
 
+/// How replicas of separate processes reach each other (design section 5).
+/// - `secure` (the default of `bft node`): our own framing inside CAF's middleman (a broker):
+///   a length prefix checked before any allocation, a handshake that binds the connection to
+///   the validator keys of genesis (X25519 + ed25519), frames sealed with XChaCha20-Poly1305.
+/// - `basp`: CAF's own protocol, for trusted networks only: anyone who reaches a BASP port can
+///   make the process allocate gigabytes; a node refuses to publish it on a non-loopback
+///   address unless `allow_public_basp` says so.
+enum class transport_kind { secure, basp };
+
+/// Limits and checks of the link layer (`bft node`; defaults are the embedded ones).
+struct link_limits {
+  /// Link checks (never safety): frames whose sender clock is further than this from ours
+  /// are counted per peer and reported to the validator monitor as suspicion.
+  std::chrono::milliseconds clock_window{std::chrono::minutes(5)};
+};
+
 struct cluster_options {
   std::string protocol_name;
   engine_factory make_engine;
@@ -65,6 +81,16 @@ struct node_options {
   /// FIRST_START marker of `bft init` (the amnesia guard stays off; see README "Data
   /// directories").
   bool fresh = false;
+  transport_kind transport = transport_kind::secure;
+  /// `basp` only: publish it on an address other than loopback anyway (node.toml
+  /// `allow_public_basp = true`); without it such a node refuses to start and says why.
+  bool allow_public_basp = false;
+  /// The address peers should dial (node.toml `advertise`); empty host: `listen`.
+  peer_address advertise;
+  /// Addresses to ask for validators' signed address records at start (node.toml
+  /// `bootstrap`), besides the genesis addresses.
+  std::vector<peer_address> bootstrap;
+  link_limits limits;
 };
 
 /// The file `bft init` writes into each node's data directory: its presence beside an empty
@@ -103,6 +129,7 @@ struct client_options {
   std::size_t batch = 10;   ///< load: transactions per request
   std::size_t concurrency = 8;
   std::chrono::milliseconds timeout{10000};
+  transport_kind transport = transport_kind::secure;
 };
 
 /// Runs one client command against the replicas of a genesis; returns the exit status.
