@@ -158,6 +158,9 @@ struct peer_observation {
   std::uint64_t messages = 0;
   std::uint64_t signature_failures = 0;
   std::uint64_t rejected = 0;
+  /// Link checks (secure transport): sequence gaps or reorders and clocks outside the window
+  /// on this peer's connections. Local suspicion only; never a safety decision.
+  std::uint64_t link_anomalies = 0;
 };
 struct observations {
   std::vector<peer_observation> peers;

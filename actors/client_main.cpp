@@ -113,8 +113,25 @@ int run_client(const client_options& o) {
   // Connect to every replica; an unreachable one is left out (f of them may be down).
   std::vector<acceptor_actor> replicas;
   std::size_t reachable = 0;
+  // The secure transport (default): the client proves its own key in each handshake.
+  std::shared_ptr<secure_context> ctx;
+  if (o.transport == transport_kind::secure) {
+    auto me = std::make_shared<net::local_identity>();
+    me->chain_id = o.chain_id;
+    me->epoch = o.epoch;
+    me->role = net::role::client;
+    me->signer = o.signer;
+    me->verifier = std::make_shared<crypto::ed25519_verifier>();
+    me->validators = o.validators;
+    secure_config sc;
+    sc.me = std::move(me);
+    ctx = make_secure_context(std::move(sc));
+  }
   for (std::size_t i = 0; i < o.addresses.size(); ++i) {
-    auto r = sys.middleman().remote_actor<acceptor_actor>(o.addresses[i].host, o.addresses[i].port);
+    const auto peer = o.validators.members().at(i).id;
+    auto r = ctx ? secure_dial(sys, ctx, o.addresses[i].host, o.addresses[i].port, peer, o.timeout)
+                 : sys.middleman().remote_actor<acceptor_actor>(o.addresses[i].host,
+                                                                o.addresses[i].port);
     if (r) {
       replicas.push_back(*r);
       ++reachable;
@@ -202,7 +219,12 @@ int run_client(const client_options& o) {
     }
     caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
   }
+  // Secure connections are actors of this process: close them, or the system waits for them.
+  if (ctx)
+    for (auto& r : replicas)
+      if (r) caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   replicas.clear();
+  std::fflush(stdout);
   shutdown_deadline(status);
   return status;
 }

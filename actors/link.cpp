@@ -255,6 +255,7 @@ task keep_linked(coro_scope&, link_self self) {
     // Down: forget the peer (its late replies carry an old generation), back off, retry.
     if (st.remote) {
       self->demonitor(st.remote->address());
+      st.tr->release(self->system(), *st.remote);
       st.remote.reset();
     }
     ++st.generation;

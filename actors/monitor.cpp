@@ -21,6 +21,7 @@ struct validator_record {
   std::uint64_t messages = 0;
   std::uint64_t signature_failures = 0;
   std::uint64_t evidence = 0;
+  std::uint64_t link_anomalies = 0; ///< suspicion from the link checks (secure transport)
 };
 
 /// State of the monitor: one record per validator of the set. Owned by the actor.
@@ -30,6 +31,7 @@ struct monitor_state {
   std::map<replica_id, validator_record> records;
   std::unique_ptr<monitor_probe> probe;
   std::shared_ptr<spdlog::logger> log = component_logger("monitor");
+  rate_limiter limiter{std::chrono::seconds(10)};
 
   health_report report() {
     health_report h;
@@ -71,6 +73,14 @@ monitor_actor::behavior_type monitor_fn(monitor_actor::stateful_pointer<monitor_
           }
           r.messages += p.messages;
           r.signature_failures += p.signature_failures;
+          if (p.link_anomalies > 0) {
+            r.link_anomalies += p.link_anomalies;
+            std::uint64_t held = 0;
+            if (st.limiter.allow("link/" + std::to_string(p.peer.value()), held))
+              st.log->warn("monitor notes link anomalies node={} peer={} total={} (sequence or "
+                           "clock checks: suspicion only)",
+                           st.id.self.value(), p.peer.value(), r.link_anomalies);
+          }
         }
         st.report();
       },

@@ -15,6 +15,15 @@
 
 namespace bft::actors {
 
+namespace {
+
+/// Whether `host` names this machine's loopback (127.0.0.0/8, ::1, localhost).
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+} // namespace
+
 int run_node(const node_options& o, const std::atomic<bool>& stop) {
   auto log = component_logger("node");
   metrics m; // outlives the actor system: actors hold pointers to it
@@ -73,15 +82,54 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
   id.verifier = o.verifier;
   id.probes = &m;
   auto peers = o.peers;
+  const bool secure = o.transport == transport_kind::secure;
+  if (!secure && !is_loopback(o.listen.host) && !o.allow_public_basp) {
+    log->error("node refuses to publish BASP on a non-loopback address address={}:{}: anyone "
+               "who reaches a BASP port can make this process allocate gigabytes, and BASP "
+               "authenticates no one. Use transport = \"secure\" (the default), or set "
+               "allow_public_basp = true for a trusted network",
+               o.listen.host, o.listen.port);
+    return 2;
+  }
+  std::shared_ptr<secure_context> ctx;
+  if (secure) {
+    auto me = std::make_shared<net::local_identity>();
+    me->chain_id = id.chain_id;
+    me->epoch = id.epoch;
+    me->role = net::role::validator;
+    me->id = id.self;
+    me->signer = id.signer;
+    me->verifier = id.verifier;
+    me->validators = id.validators;
+    secure_config sc;
+    sc.me = std::move(me);
+    sc.probes = &m;
+    sc.clock_window = o.limits.clock_window;
+    ctx = make_secure_context(std::move(sc));
+  }
   auto h = assemble_replica(
       sys, id, engine_cfg, o.make_engine, store,
-      [&peers](replica_id peer) {
+      [&peers, &ctx](replica_id peer) {
         auto it = peers.find(peer);
         auto a = it == peers.end() ? peer_address{"127.0.0.1", 0} : it->second;
-        return make_basp_transport(a.host, a.port);
+        return ctx ? make_secure_transport(ctx, a.host, a.port, peer)
+                   : make_basp_transport(a.host, a.port);
       },
       o.tick);
-  auto bound = sys.middleman().publish(h.acceptor, o.listen.port, o.listen.host.c_str(), true);
+  caf::expected<std::uint16_t> bound{caf::sec::runtime_error};
+  caf::actor listener;
+  if (ctx) {
+    set_secure_monitor(*ctx, h.monitor);
+    auto l = secure_listen(sys, ctx, h.acceptor, o.listen.host, o.listen.port);
+    if (l) {
+      listener = l->first;
+      bound = l->second;
+    } else {
+      bound = l.error();
+    }
+  } else {
+    bound = sys.middleman().publish(h.acceptor, o.listen.port, o.listen.host.c_str(), true);
+  }
   if (!bound) {
     log->error("node cannot listen address={}:{} error=\"{}\"", o.listen.host, o.listen.port,
                sys.render(bound.error()));
@@ -89,8 +137,8 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     shutdown_deadline(1);
     return 1;
   }
-  log->info("node listens node={} address={}:{} peers={} metrics={} chain={}", id.self.value(),
-            o.listen.host, *bound, o.peers.size(),
+  log->info("node listens node={} address={}:{} transport={} peers={} metrics={} chain={}",
+            id.self.value(), o.listen.host, *bound, secure ? "secure" : "basp", o.peers.size(),
             o.metrics_address.empty() ? "off" : o.metrics_address, id.chain_id);
   if (o.data_dir.empty())
     log->warn("node keeps its safety records in memory: a restarted replica starts empty");
@@ -112,6 +160,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
             });
   }
   log->info("node stops node={}", id.self.value());
+  if (listener) caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   stop_replica(h);
   shutdown_deadline(0);
   return 0;

@@ -1,5 +1,7 @@
 #include "actors/probes.hpp"
 
+#include "protocols/common/assert.hpp"
+
 #include <cstdio>
 #include <sstream>
 
@@ -105,6 +107,23 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         .Name("bft_inbound_dropped_frames_total")
                         .Help("Inbound frames dropped before the engine, by reason")
                         .Register(r);
+  link_rejections = &BuildCounter()
+                         .Name("bft_link_rejections_total")
+                         .Help("Connections and frames the secure transport refused, by reason")
+                         .Register(r);
+  link_anomalies = &BuildCounter()
+                        .Name("bft_link_anomalies_total")
+                        .Help("Link checks (sequence gaps and reorders, clocks outside the "
+                              "window) per peer: suspicion, never a safety decision")
+                        .Register(r);
+  link_pending = &BuildGauge()
+                      .Name("bft_link_pending_connections")
+                      .Help("Connections accepted and not yet authenticated")
+                      .Register(r);
+  link_sessions = &BuildGauge()
+                       .Name("bft_link_sessions")
+                       .Help("Authenticated secure connections accepted (validators and clients)")
+                       .Register(r);
   validators_active = &BuildGauge()
                            .Name("bft_validators_active")
                            .Help("Validators heard from recently")
@@ -236,6 +255,36 @@ void link_probe::on_dropped(const std::string& reason) {
 }
 
 void link_probe::on_queued_bytes(std::uint64_t b) { queued_->Set(static_cast<double>(b)); }
+
+secure_probe::secure_probe(metrics& m, replica_id self, const std::vector<std::string>& reasons)
+    : m_(&m), self_(std::to_string(self.value())) {
+  for (const auto& r : reasons)
+    rejected_[r] = &m.link_rejections->Add({{"replica", self_}, {"reason", r}});
+  pending_ = &m.link_pending->Add({{"replica", self_}});
+  sessions_ = &m.link_sessions->Add({{"replica", self_}});
+}
+
+void secure_probe::on_rejected(const std::string& reason) {
+  auto it = rejected_.find(reason);
+  BFT_ASSERT(it != rejected_.end(), "rejection reasons are a fixed list");
+  it->second->Increment();
+}
+
+std::uint64_t secure_probe::rejected(const std::string& reason) const {
+  auto it = rejected_.find(reason);
+  return it == rejected_.end() ? 0 : static_cast<std::uint64_t>(it->second->Value());
+}
+
+void secure_probe::on_anomaly(const std::string& peer, const std::string& kind) {
+  std::lock_guard<std::mutex> g(mtx_);
+  auto& c = anomalies_[peer + "/" + kind];
+  if (c == nullptr)
+    c = &m_->link_anomalies->Add({{"replica", self_}, {"peer", peer}, {"kind", kind}});
+  c->Increment();
+}
+
+void secure_probe::on_pending(std::size_t n) { pending_->Set(static_cast<double>(n)); }
+void secure_probe::on_sessions(std::size_t n) { sessions_->Set(static_cast<double>(n)); }
 
 gateway_probe::gateway_probe(metrics& m, replica_id self) {
   auto id = std::to_string(self.value());

@@ -62,6 +62,10 @@ public:
   prometheus::Family<prometheus::Counter>* link_dropped;
   prometheus::Family<prometheus::Gauge>* link_queued_bytes;
   prometheus::Family<prometheus::Counter>* frames_dropped;
+  prometheus::Family<prometheus::Counter>* link_rejections;
+  prometheus::Family<prometheus::Counter>* link_anomalies;
+  prometheus::Family<prometheus::Gauge>* link_pending;
+  prometheus::Family<prometheus::Gauge>* link_sessions;
   prometheus::Family<prometheus::Gauge>* validators_active;
   prometheus::Family<prometheus::Gauge>* validators_byzantine;
   prometheus::Family<prometheus::Counter>* state_transfers;
@@ -140,6 +144,30 @@ private:
   prometheus::Gauge* state_;
   prometheus::Gauge* queued_;
   std::map<std::string, prometheus::Counter*> dropped_;
+};
+
+/// The secure transport's refusals (`bft_link_rejections_total{replica,reason}`), link-check
+/// anomalies per peer (`bft_link_anomalies_total{replica,peer,kind}`), connections awaiting
+/// their handshake and authenticated sessions. Thread-safe (prometheus counters are atomic; the
+/// label maps are filled once, at construction). Labels are bounded: reasons and kinds are
+/// fixed lists, peers are validator ids (clients are counted under `peer="client"`).
+class secure_probe {
+public:
+  secure_probe(metrics& m, replica_id self, const std::vector<std::string>& reasons);
+  void on_rejected(const std::string& reason);
+  void on_anomaly(const std::string& peer, const std::string& kind);
+  void on_pending(std::size_t n);
+  void on_sessions(std::size_t n);
+  [[nodiscard]] std::uint64_t rejected(const std::string& reason) const;
+
+private:
+  metrics* m_;
+  std::string self_;
+  std::map<std::string, prometheus::Counter*> rejected_;
+  std::mutex mtx_; ///< guards `anomalies_` (sessions of one node report from several actors)
+  std::map<std::string, prometheus::Counter*> anomalies_;
+  prometheus::Gauge* pending_;
+  prometheus::Gauge* sessions_;
 };
 
 /// The client gateway's mempool and commit latency. Labels: replica.

@@ -15,6 +15,7 @@
 #include "actors/runner.hpp"
 #include "actors/storage.hpp"
 #include "crypto/signer.hpp"
+#include "net/secure_channel.hpp"
 #include "protocols/common/engine.hpp"
 
 namespace bft::actors {
@@ -29,6 +30,9 @@ public:
   virtual ~transport() = default;
   virtual void connect(caf::actor_system& sys, const link_actor& link) = 0;
   [[nodiscard]] virtual std::string describe() const = 0;
+  /// The link no longer uses `peer` (a connection it reached through `connect`): a transport
+  /// that owns a connection per answer closes it. Local and BASP handles need nothing.
+  virtual void release(caf::actor_system&, const acceptor_actor& /*peer*/) {}
 };
 
 /// The acceptors of the replicas of one process (bft cluster, tests). Thread-safe.
@@ -49,6 +53,52 @@ std::unique_ptr<transport> make_local_transport(std::shared_ptr<local_directory>
 /// A peer in another process, through the middleman (BASP over TCP). Each attempt runs the
 /// blocking `remote_actor` in a detached helper actor.
 std::unique_ptr<transport> make_basp_transport(std::string host, std::uint16_t port);
+
+/// The secure transport's limits and identity (actors/secure.cpp, net/secure_channel.hpp).
+/// Every limit is enforced before allocation and has a test just over it.
+struct secure_config {
+  std::shared_ptr<const net::local_identity> me;
+  metrics* probes = nullptr; ///< outlives every actor; null: no metrics
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::size_t max_pending = 64;                 ///< connections not yet authenticated, in all
+  std::size_t max_pending_per_source = 8;       ///< ... from one source address
+  std::size_t max_sessions_per_validator = 2;   ///< a newer session of a validator ends its oldest
+  std::size_t max_clients = 256;                ///< authenticated client connections
+  std::size_t peer_in_flight = 256;             ///< a validator's calls awaiting our answer
+  std::size_t client_in_flight = 64;            ///< a client's calls awaiting our answer
+  double client_frames_per_s = 2000;            ///< a client's calls per second (then throttled)
+  std::size_t client_queued_bytes = 8u << 20;   ///< answers queued to a client not reading them
+  std::chrono::milliseconds client_idle{60000}; ///< a silent client connection is closed
+  std::chrono::milliseconds clock_window{std::chrono::minutes(5)}; ///< link checks
+  std::chrono::milliseconds call_timeout{5000}; ///< the acceptor's answer to a call
+  std::chrono::milliseconds log_interval{5000}; ///< one log line per reason per interval
+};
+
+/// What a node's secure listener and dialled connections share: the config, the probe, the
+/// log limiter and, once the replica is assembled, its monitor. Thread-safe.
+class secure_context;
+std::shared_ptr<secure_context> make_secure_context(secure_config cfg);
+/// Hands the monitor that hears the link checks' suspicion (after the replica is assembled).
+void set_secure_monitor(secure_context& ctx, monitor_actor m);
+/// Refusals counted so far for `reason` (net::to_string names); for tests.
+std::uint64_t secure_rejections(const secure_context& ctx, const std::string& reason);
+
+/// A peer through the secure transport: each attempt dials `host:port` (from a detached
+/// helper, since connecting blocks) and runs the handshake, expecting validator `peer`.
+std::unique_ptr<transport> make_secure_transport(std::shared_ptr<secure_context> ctx,
+                                                 std::string host, std::uint16_t port,
+                                                 replica_id peer);
+/// Serves the secure transport on `host:port` (0: any free port) for `acceptor`: returns
+/// the listening actor and the bound port.
+caf::expected<std::pair<caf::actor, std::uint16_t>>
+secure_listen(caf::actor_system& sys, std::shared_ptr<secure_context> ctx, acceptor_actor acceptor,
+              const std::string& host, std::uint16_t port);
+/// Dials `host:port` and completes the handshake with validator `peer` (blocking, for
+/// clients): the connection as an acceptor handle.
+caf::expected<acceptor_actor> secure_dial(caf::actor_system& sys,
+                                          std::shared_ptr<secure_context> ctx,
+                                          const std::string& host, std::uint16_t port,
+                                          replica_id peer, std::chrono::milliseconds timeout);
 
 /// What a replica's actors share.
 struct identity {
