@@ -317,16 +317,19 @@ result<load_summary> address_book::load(const std::filesystem::path& path) {
     return error{errc::io_error, name + ": not a regular file"};
   summary.found = true;
 
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return error{errc::io_error, name + ": " + ec.message()};
+  if (size > max_book_file_bytes)
+    return error{errc::malformed, name + ": larger than " + std::to_string(max_book_file_bytes) +
+                                      " bytes (not an address book?)"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return error{errc::io_error, name + ": cannot open"};
-  // Read at most one byte past the limit, so a huge file costs no more than the limit.
-  std::string text(max_book_file_bytes + 1, '\0');
+  // Read at most one byte more than the size seen, and check again: the file may grow.
+  std::string text(static_cast<std::size_t>(size) + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) return error{errc::io_error, name + ": cannot read"};
   text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > max_book_file_bytes)
-    return error{errc::malformed, name + ": larger than " + std::to_string(max_book_file_bytes) +
-                                      " bytes (not an address book?)"};
+  if (text.size() > size) return error{errc::io_error, name + ": changed while it was read"};
 
   std::string_view rest(text);
   auto next_line = [&rest]() {

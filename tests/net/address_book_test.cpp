@@ -323,7 +323,7 @@ TEST_CASE("a tampered record in the file is dropped on load; the others are kept
   auto line_end = text.find('\n', lines_start);
   auto port_hex = line_end - 2 * (64 + 8 + 2);
   text[port_hex] = text[port_hex] == '0' ? '1' : '0';
-  // And append a line that is not hex, and one for another chain.
+  // And append a line that is not hex, one for another chain, and one too long.
   address_record other;
   other.chain_id = "other-chain";
   other.id = replica_id{3};
@@ -332,6 +332,7 @@ TEST_CASE("a tampered record in the file is dropped on load; the others are kept
   other.sequence = 99;
   other.sign(signer_of(3));
   text += "not hex\n" + to_hex(as_bytes(other.encode())) + "\n";
+  text += std::string(4 * net::max_record_bytes, 'a') + "\n"; // hex, but too long a record
   write_text(file, text);
 
   auto restarted = make_book();
@@ -339,7 +340,7 @@ TEST_CASE("a tampered record in the file is dropped on load; the others are kept
   REQUIRE(summary);
   CHECK(summary->records.accepted == 1);
   CHECK(summary->records.bad_signature == 1);
-  CHECK(summary->records.malformed == 1);
+  CHECK(summary->records.malformed == 2);
   CHECK(summary->records.wrong_chain == 1);
   CHECK(address_of(restarted, 1) == "10.0.0.1:7000"); // genesis, not the tampered port
   CHECK(address_of(restarted, 2) == "10.1.0.2:7002");
