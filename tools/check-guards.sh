@@ -5,6 +5,7 @@
 #     random source (design.md section 3).
 #  2. every C++ source is formatted with the project's .clang-format (clang-format 14).
 #  3. includes follow the dependency direction of design.md section 3 (see below).
+#  4. net/ (the network layer's CAF-free core) includes no CAF, logging, metrics or storage.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,6 +19,18 @@ if bad=$(grep -rnE "$pattern" protocols); then
 fi
 if bad=$(grep -rnE '#include *[<"](caf/|spdlog/|prometheus/|rocksdb/)' crypto); then
   echo "guard: crypto/ must not include CAF, spdlog, prometheus-cpp or RocksDB:"
+  echo "$bad"
+  status=1
+fi
+# net/ is the CAF-free core of the network layer (design.md section 5): codecs and the
+# address book, tested alone. It uses protocols/common, crypto/ and config/; actors/ uses it.
+if bad=$(grep -rnE '#include *[<"](caf/|spdlog/|prometheus/|rocksdb/)|#include *"(actors|tools)/' net 2>/dev/null); then
+  echo "guard: net/ must not include CAF, spdlog, prometheus-cpp, RocksDB, actors/ or tools/:"
+  echo "$bad"
+  status=1
+fi
+if bad=$(grep -rnE '#include *"net/' protocols crypto config 2>/dev/null); then
+  echo "guard: protocols/, crypto/ and config/ must not include net/ (net/ sits above them):"
   echo "$bad"
   status=1
 fi
