@@ -204,6 +204,16 @@ bad_input '--validator: "a:7000" is listed twice' genesis --protocol pbft --chai
 [ ! -e "$work/g1.toml" ] || fail "a refused genesis was written"
 bad_input "$cer/genesis.toml: already exists" genesis --protocol pbft --chain-id ceremony "${vals[@]}" --out "$cer/genesis.toml"
 
+# --- bft client: keys and values over the codec's limits are refused before any request ------
+big_key="$(head -c 1025 /dev/zero | tr '\0' k)"
+bad_input "client: key: 1025 bytes, over the maximum of 1024" client --genesis "$net/genesis.toml" get "$big_key"
+head -c 65537 /dev/zero | tr '\0' v >"$work/big.value"
+bad_input "client: value: $work/big.value holds more than 65536 bytes" client --genesis "$net/genesis.toml" put k --value-file "$work/big.value"
+run 2 client --genesis "$net/genesis.toml" put k - <"$work/big.value"
+[ "$err" = "bft: client: value: standard input holds more than 65536 bytes, the maximum of a value (protocols/smr/kv_tx.hpp)" ] || fail "over-limit stdin value: $err"
+bad_input "client: $work/absent.value: cannot open" client --genesis "$net/genesis.toml" put k --value-file "$work/absent.value"
+bad_input "usage: bft client" client --genesis "$net/genesis.toml" get k --value-file "$work/big.value"
+
 if [ "$failures" -ne 0 ]; then
   echo "cli_test: $failures failure(s)"
   exit 1
