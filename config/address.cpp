@@ -43,4 +43,13 @@ result<host_port> parse_host_port(std::string_view address) {
   return host_port{std::string(host), static_cast<std::uint16_t>(p)};
 }
 
+std::string to_string(const host_port& hp) {
+  const bool v6 = hp.host.find(':') != std::string::npos;
+  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+bool is_wildcard_host(std::string_view host) {
+  return host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0";
+}
+
 } // namespace bft::config

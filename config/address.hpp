@@ -19,4 +19,10 @@ struct host_port {
 /// problem without naming a file; callers add the file and field.
 result<host_port> parse_host_port(std::string_view address);
 
+/// `host:port`, with an IPv6 host in brackets (what `parse_host_port` reads back).
+[[nodiscard]] std::string to_string(const host_port& hp);
+
+/// Whether `host` is a wildcard ("0.0.0.0", "::"): fine to listen on, impossible to dial.
+[[nodiscard]] bool is_wildcard_host(std::string_view host);
+
 } // namespace bft::config

@@ -8,6 +8,11 @@
 ///     metrics = "127.0.0.1:7100"       # optional: host:port of /metrics; absent = none
 ///     log_level = "info"               # optional: trace|debug|info|warn|error (default info)
 ///     genesis = "genesis.toml"         # optional: default genesis.toml beside this file
+///     transport = "secure"             # optional: "secure" (default) or "basp" (trusted nets)
+///     allow_public_basp = false        # optional: basp only; publish BASP off loopback anyway
+///     advertise = "10.0.0.1:7000"      # optional: host:port peers dial; default: listen
+///     bootstrap = ["10.0.0.2:7000"]    # optional: peers to ask for validators' addresses
+///     clock_window_s = 300             # optional: 1..86400; peer clock skew counted as suspect
 ///
 /// Relative paths resolve against the directory of the node file, so a generated network
 /// directory can be moved as a whole. Errors are one line naming the file and the field,
@@ -18,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/genesis.hpp"
 #include "crypto/ed25519.hpp"
@@ -31,7 +37,15 @@ enum class log_level { trace, debug, info, warn, error };
 [[nodiscard]] std::string_view to_string(log_level l);
 [[nodiscard]] std::optional<log_level> parse_log_level(std::string_view s);
 
+/// How this replica's links reach other processes (actors/runner.hpp, `transport_kind`).
+enum class transport_kind { secure, basp };
+
+[[nodiscard]] std::string_view to_string(transport_kind t);
+[[nodiscard]] std::optional<transport_kind> parse_transport(std::string_view s);
+
 inline constexpr std::size_t max_node_config_bytes = 1 << 20;
+inline constexpr std::uint64_t default_clock_window_s = 300;
+inline constexpr std::uint64_t max_clock_window_s = 86400;
 
 struct node_config {
   std::filesystem::path source; ///< file it was loaded from; empty when built in code
@@ -44,6 +58,11 @@ struct node_config {
   std::string listen;  ///< host:port
   std::string metrics; ///< host:port, or empty for no metrics endpoint
   log_level level = log_level::info;
+  transport_kind transport = transport_kind::secure;
+  bool allow_public_basp = false;     ///< only with transport basp
+  std::string advertise;              ///< host:port peers dial (never a wildcard); empty: listen
+  std::vector<std::string> bootstrap; ///< host:port each, no duplicates
+  std::uint64_t clock_window_s = default_clock_window_s;
 };
 
 /// Parses and validates node text; relative paths resolve against `base_dir`; `file` is the
@@ -66,6 +85,12 @@ result<void> check_node_in_genesis(const node_config& c, const genesis& g);
 /// Loads the node's key pair (refusing loose permissions) and checks that its public key is
 /// the one `g` lists for the node's id.
 result<crypto::key_pair> load_node_key(const node_config& c, const genesis& g);
+
+/// Where the node's advertised address (`advertise`, else `listen`) disagrees with the genesis
+/// address of its id: one line each, naming the node file and the field. Warnings, not
+/// errors: a validator may move and announce its new address in a signed address record; a
+/// wildcard `listen` ("0.0.0.0:P") agrees with any genesis address of port P.
+[[nodiscard]] std::vector<std::string> address_warnings(const node_config& c, const genesis& g);
 
 /// Everything one replica needs at start-up, loaded and cross-checked.
 struct node_bundle {

@@ -1,12 +1,6 @@
 #include "config/testnet.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-
+#include "config/staging.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/key_file.hpp"
 
@@ -16,18 +10,6 @@ namespace {
 namespace fs = std::filesystem;
 
 bft::error bad(std::string what) { return error{errc::invalid_config, std::move(what)}; }
-bft::error io(const fs::path& p, std::string_view what, int e) {
-  std::string msg = p.string();
-  msg.append(": ").append(what).append(": ").append(std::strerror(e));
-  return error{errc::io_error, std::move(msg)};
-}
-
-void sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
 
 /// Writes every file of the network into `stage` (an empty directory).
 result<testnet_files> write_into(const fs::path& stage, const testnet_spec& spec) {
@@ -89,78 +71,21 @@ result<testnet_files> write_testnet(const fs::path& dir_in, const testnet_spec& 
                std::to_string(spec.replicas) + " replicas (metrics use base_port + 100 + i)");
   if (auto problem = chain_id_problem(spec.chain_id)) return bad("chain_id: " + *problem);
   if (dir_in.empty()) return bad("dir: must not be empty");
-  fs::path dir = dir_in.lexically_normal();
-  if (!dir.has_filename() && dir.has_relative_path()) dir = dir.parent_path(); // "net/" -> "net"
-  const std::string dir_name = dir_in.string();
-
+  const fs::path genesis_path = detail::normalised_dir(dir_in) / "genesis.toml";
   std::error_code ec;
-  const bool exists = fs::exists(dir, ec);
-  if (ec) return io(dir_in, "cannot inspect", ec.value());
-  if (exists) {
-    if (!fs::is_directory(dir, ec)) return bad(dir_name + ": exists and is not a directory");
-    if (fs::exists(dir / "genesis.toml", ec))
-      return bad((dir / "genesis.toml").string() +
-                 ": already exists; this directory holds a network (choose another --dir)");
-  }
+  if (fs::exists(genesis_path, ec))
+    return bad(genesis_path.string() +
+               ": already exists; this directory holds a network (choose another --dir)");
 
-  // Stage: beside `dir` when it does not exist yet (then one rename publishes everything),
-  // else inside it (then each file is linked into place without replacing anything).
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  std::vector<fs::path> created_parents;
-  if (!exists) {
-    for (auto p = parent; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-      created_parents.push_back(p);
-      if (!p.has_parent_path() || p.parent_path() == p) break;
-    }
-    fs::create_directories(parent, ec);
-    if (ec) return io(parent, "cannot create directory", ec.value());
-  }
-  auto remove_created_parents = [&] {
-    for (const auto& p : created_parents) fs::remove(p, ec); // innermost first; only if empty
-  };
-  const fs::path stage_base = exists ? dir : parent;
-  std::string tmpl = (stage_base / ".bft-init-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    int e = errno;
-    remove_created_parents();
-    return io(stage_base, "cannot create a temporary directory", e);
-  }
-  const fs::path stage = tmpl;
-  auto abandon = [&](bft::error err) -> result<testnet_files> {
-    // Name the file the user asked for, not its staged copy.
-    const std::string staged = stage.string();
-    for (auto at = err.detail.find(staged); at != std::string::npos;
-         at = err.detail.find(staged, at + dir.string().size()))
-      err.detail.replace(at, staged.size(), dir.string());
-    fs::remove_all(stage, ec);
-    remove_created_parents();
-    return err;
-  };
-
-  auto files = write_into(stage, spec);
-  if (!files) return abandon(files.error());
-  sync_dir(stage);
-
-  if (!exists) {
-    if (::rename(stage.c_str(), dir.c_str()) != 0)
-      return abandon(io(dir_in, "cannot create", errno));
-    sync_dir(parent);
-  } else {
-    std::vector<fs::path> placed;
-    for (const auto& name : names_of(*files)) {
-      if (::link((stage / name).c_str(), (dir / name).c_str()) != 0) {
-        int e = errno;
-        for (const auto& p : placed) ::unlink(p.c_str());
-        if (e == EEXIST)
-          return abandon(bad((dir / name).string() + ": already exists; refusing to replace it"));
-        return abandon(io(dir / name, "cannot create", e));
-      }
-      placed.push_back(dir / name);
-    }
-    fs::remove_all(stage, ec);
-    sync_dir(dir);
-  }
-  make_absolute(*files, dir);
+  testnet_files files;
+  auto dir = detail::write_staged(dir_in, [&](const fs::path& stage) {
+    auto f = write_into(stage, spec);
+    if (!f) return result<std::vector<fs::path>>(f.error());
+    files = std::move(*f);
+    return result<std::vector<fs::path>>(names_of(files));
+  });
+  if (!dir) return dir.error();
+  make_absolute(files, *dir);
   return files;
 }
 

@@ -143,6 +143,33 @@ result<std::uint64_t> table_reader::integer(std::string_view key, std::uint64_t 
   return static_cast<std::uint64_t>(v);
 }
 
+result<bool> table_reader::boolean(std::string_view key, bool fallback) {
+  const auto* n = node(key);
+  if (n == nullptr) return fallback;
+  const auto* b = n->as_boolean();
+  if (b == nullptr)
+    return fail(key, std::string("expected a boolean, found ").append(type_name(n->type())));
+  return b->get();
+}
+
+result<std::vector<std::string>> table_reader::string_array(std::string_view key) {
+  std::vector<std::string> out;
+  const auto* n = node(key);
+  if (n == nullptr) return out;
+  const auto* a = n->as_array();
+  if (a == nullptr)
+    return fail(key,
+                std::string("expected an array of strings, found ").append(type_name(n->type())));
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const auto* s = (*a)[i].as_string();
+    if (s == nullptr)
+      return fail(std::string(key) + "[" + std::to_string(i) + "]",
+                  std::string("expected a string, found ").append(type_name((*a)[i].type())));
+    out.push_back(s->get());
+  }
+  return out;
+}
+
 result<void> table_reader::no_unknown_fields() const {
   const toml::key* first = nullptr;
   for (auto&& [k, v] : table_) {

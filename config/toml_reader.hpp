@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocols/common/errors.hpp"
 
@@ -44,6 +45,10 @@ public:
   /// An integer in [min, max]; `fallback` (if set) when the field is absent.
   result<std::uint64_t> integer(std::string_view key, std::uint64_t min, std::uint64_t max,
                                 std::optional<std::uint64_t> fallback = std::nullopt);
+  /// A boolean; `fallback` when the field is absent.
+  result<bool> boolean(std::string_view key, bool fallback);
+  /// An array of strings; empty when the field is absent.
+  result<std::vector<std::string>> string_array(std::string_view key);
   /// The node at `key` (nullptr if absent); marks it as known.
   const toml::node* node(std::string_view key);
   /// An error for the unknown field that comes first in the file.

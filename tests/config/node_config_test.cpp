@@ -226,3 +226,131 @@ TEST_CASE("node error: a genesis the node names but that is missing is named") {
   REQUIRE_FALSE(b.has_value());
   CHECK(starts_with(b.error().detail, (d.dir / "genesis.toml").string() + ": cannot open"));
 }
+
+TEST_CASE("the network fields of a node file take their documented defaults") {
+  auto c = parse_node_config(node_text(), "n.toml", "/x");
+  REQUIRE(c.has_value());
+  CHECK(c->transport == transport_kind::secure);
+  CHECK_FALSE(c->allow_public_basp);
+  CHECK(c->advertise.empty());
+  CHECK(c->bootstrap.empty());
+  CHECK(c->clock_window_s == 300);
+}
+
+TEST_CASE("the network fields of a node file are read as written") {
+  auto c = parse_node_config(node_text({{"transport", "\"basp\""},
+                                        {"allow_public_basp", "true"},
+                                        {"advertise", "\"10.0.0.1:7000\""},
+                                        {"bootstrap", "[\"10.0.0.2:7000\", \"[::1]:7003\"]"},
+                                        {"clock_window_s", "30"}}),
+                             "n.toml", "/x");
+  REQUIRE(c.has_value());
+  CHECK(c->transport == transport_kind::basp);
+  CHECK(c->allow_public_basp);
+  CHECK(c->advertise == "10.0.0.1:7000");
+  CHECK(c->bootstrap == std::vector<std::string>{"10.0.0.2:7000", "[::1]:7003"});
+  CHECK(c->clock_window_s == 30);
+}
+
+TEST_CASE("a node file with every network field loads back equal") {
+  test::temp_dir dir;
+  node_config c;
+  c.id = replica_id{1};
+  c.key_file = "node.key";
+  c.data_dir = "data";
+  c.listen = "0.0.0.0:7000";
+  c.transport = transport_kind::basp;
+  c.allow_public_basp = true;
+  c.advertise = "host-b.example:7000";
+  c.bootstrap = {"host-a.example:7000", "[2001:db8::1]:7000"};
+  c.clock_window_s = 45;
+  REQUIRE(write_node_config(dir / "node.toml", c).has_value());
+  auto back = load_node_config(dir / "node.toml");
+  REQUIRE(back.has_value());
+  CHECK(back->transport == c.transport);
+  CHECK(back->allow_public_basp);
+  CHECK(back->advertise == c.advertise);
+  CHECK(back->bootstrap == c.bootstrap);
+  CHECK(back->clock_window_s == 45);
+  CHECK(to_toml(*back).find("transport = \"basp\"") != std::string::npos);
+
+  node_config plain = c; // defaults write the transport and window, and nothing optional
+  plain.transport = transport_kind::secure;
+  plain.allow_public_basp = false;
+  plain.advertise.clear();
+  plain.bootstrap.clear();
+  plain.clock_window_s = 300;
+  auto text = to_toml(plain);
+  CHECK(text.find("transport = \"secure\"") != std::string::npos);
+  CHECK(text.find("clock_window_s = 300") != std::string::npos);
+  CHECK(text.find("advertise") == std::string::npos);
+  CHECK(text.find("bootstrap") == std::string::npos);
+  CHECK(text.find("allow_public_basp") == std::string::npos);
+}
+
+TEST_CASE("node error: bad network fields are named") {
+  CHECK(node_error(node_text({{"transport", "\"tls\""}})) ==
+        "node-0.toml: transport: unknown transport \"tls\" (expected \"secure\" or \"basp\")");
+  CHECK(node_error(node_text({{"transport", "1"}})) ==
+        "node-0.toml: transport: expected a string, found an integer");
+  CHECK(node_error(node_text({{"allow_public_basp", "true"}})) ==
+        "node-0.toml: allow_public_basp: applies only to transport = \"basp\"");
+  CHECK(node_error(node_text({{"transport", "\"basp\""}, {"allow_public_basp", "\"yes\""}})) ==
+        "node-0.toml: allow_public_basp: expected a boolean, found a string");
+  CHECK(starts_with(node_error(node_text({{"advertise", "\"10.0.0.1\""}})),
+                    "node-0.toml: advertise: \"10.0.0.1\" is not host:port (missing port)"));
+  CHECK(node_error(node_text({{"advertise", "\"0.0.0.0:7000\""}})) ==
+        "node-0.toml: advertise: \"0.0.0.0:7000\" is a wildcard address; give the address peers "
+        "dial");
+  CHECK(node_error(node_text({{"bootstrap", "\"10.0.0.2:7000\""}})) ==
+        "node-0.toml: bootstrap: expected an array of strings, found a string");
+  CHECK(node_error(node_text({{"bootstrap", "[\"10.0.0.2:7000\", 7]"}})) ==
+        "node-0.toml: bootstrap[1]: expected a string, found an integer");
+  CHECK(starts_with(node_error(node_text({{"bootstrap", "[\"a:1\", \"b\"]"}})),
+                    "node-0.toml: bootstrap[1]: \"b\" is not host:port"));
+  CHECK(node_error(node_text({{"bootstrap", "[\"a:1\", \"b:2\", \"a:1\"]"}})) ==
+        "node-0.toml: bootstrap[2]: \"a:1\" is already listed as bootstrap[0]");
+  CHECK(node_error(node_text({{"clock_window_s", "0"}})) ==
+        "node-0.toml: clock_window_s: must be > 0");
+  CHECK(node_error(node_text({{"clock_window_s", "86401"}})) ==
+        "node-0.toml: clock_window_s: must be at most 86400, found 86401");
+}
+
+TEST_CASE("node error: a folder holding another host's key names whose key it is") {
+  node_dir d(2, 0); // node 0 holds validator 2's key
+  auto b = load_node(d.dir / "node-0.toml");
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().detail == (d.dir / "node-0.toml").string() +
+                                ": key_file: " + (d.dir / "node-0.key").string() +
+                                " holds the key of validator 2 (127.0.0.1:7002, another host), "
+                                "not validators[0].public_key of " +
+                                (d.dir / "genesis.toml").string() + " (id 0)");
+  node_dir stray(9, 0); // a key no validator has
+  b = load_node(stray.dir / "node-0.toml");
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().detail.find(" holds no validator's key, not validators[0].public_key") !=
+        std::string::npos);
+}
+
+TEST_CASE("config check warns when the advertised address is not the genesis address") {
+  auto g = parse_genesis(test::genesis_text(4), "genesis.toml");
+  REQUIRE(g.has_value());
+  g->source = "genesis.toml";
+  auto warnings = [&](const std::map<std::string, std::string>& changes) {
+    auto c = parse_node_config(node_text(changes), "node-0.toml", "/x");
+    REQUIRE(c.has_value());
+    c->source = "node-0.toml";
+    return address_warnings(*c, *g);
+  };
+  CHECK(warnings({}).empty()); // listen 127.0.0.1:7000 is validators[0].address
+  CHECK(warnings({{"listen", "\"0.0.0.0:7000\""}, {"metrics", ""}}).empty());
+  CHECK(warnings({{"advertise", "\"127.0.0.1:7000\""}}).empty());
+  CHECK(warnings({{"listen", "\"0.0.0.0:7005\""}, {"metrics", ""}}) ==
+        std::vector<std::string>{"node-0.toml: listen: \"0.0.0.0:7005\" is not "
+                                 "validators[0].address \"127.0.0.1:7000\" of genesis.toml and no "
+                                 "advertise is set; peers dial the genesis address"});
+  CHECK(warnings({{"advertise", "\"10.0.0.9:7000\""}}) ==
+        std::vector<std::string>{"node-0.toml: advertise: \"10.0.0.9:7000\" is not "
+                                 "validators[0].address \"127.0.0.1:7000\" of genesis.toml; peers "
+                                 "dial the genesis address until they learn the new one"});
+}

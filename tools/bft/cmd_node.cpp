@@ -23,6 +23,15 @@ void on_node_signal(int) { g_stop.store(true); }
                                 bft::cli::exit_bad_input};
 }
 
+/// A host:port the node file already validated, as a peer address.
+bft::actors::peer_address address_of(const std::string& file, const std::string& field,
+                                     const std::string& text) {
+  auto hp = bft::config::parse_host_port(text);
+  if (!hp)
+    fail(bft::error{bft::errc::invalid_config, file + ": " + field + ": " + hp.error().detail});
+  return {hp->host, hp->port};
+}
+
 struct node_cli {
   std::string config;
   std::string genesis;
@@ -76,6 +85,17 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
                                                        " address: " + hp.error().message()});
       no.peers[v.id] = {hp->host, hp->port};
     }
+    // How this replica reaches the others (node.toml: transport ... clock_window_s).
+    no.transport = b->node.transport == bft::config::transport_kind::basp
+                       ? bft::actors::transport_kind::basp
+                       : bft::actors::transport_kind::secure;
+    no.allow_public_basp = b->node.allow_public_basp;
+    if (!b->node.advertise.empty())
+      no.advertise = address_of(o->config, "advertise", b->node.advertise);
+    for (std::size_t i = 0; i < b->node.bootstrap.size(); ++i)
+      no.bootstrap.push_back(
+          address_of(o->config, "bootstrap[" + std::to_string(i) + "]", b->node.bootstrap[i]));
+    no.limits.clock_window = std::chrono::seconds(b->node.clock_window_s);
     no.metrics_address = b->node.metrics;
     no.data_dir = b->node.data_dir;
     no.threads = o->threads;
