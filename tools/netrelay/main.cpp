@@ -9,6 +9,7 @@
 // through one relay costs 2 * MS). When either side closes, the close is delivered after the
 // same delay and then both sides are closed; a reset or a failed connect to TARGET closes both
 // at once. Reading stops while a direction holds more than 8 MiB (back-pressure).
+// Standard output: one line per route once all listen, then one per accepted connection.
 // One thread, one ppoll loop; no clock other than steady_clock. Stops on SIGTERM or SIGINT.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -173,6 +174,8 @@ void accept_one(route& r, std::list<connection>& conns) {
     close(b);
     return;
   }
+  std::printf("bft-relay: %s accepts %s\n", to_text(r.listen).c_str(), to_text(peer).c_str());
+  std::fflush(stdout);
   connection c;
   c.via = &r;
   c.a = a;
@@ -220,9 +223,10 @@ int run(std::vector<route>& routes) {
                    std::strerror(errno));
       return 1;
     }
+  }
+  for (const auto& r : routes)
     std::printf("bft-relay: %s -> %s delay %lld ms\n", to_text(r.listen).c_str(),
                 to_text(r.target).c_str(), static_cast<long long>(r.delay.count()));
-  }
   std::fflush(stdout);
   // SIGTERM and SIGINT are blocked except inside ppoll, so a stop request is never missed
   // between the check of g_stop and the wait.
