@@ -29,7 +29,11 @@ cleanup() {
   rm -rf "$work"
   exit $status
 }
-trap cleanup EXIT INT TERM
+# A signal exits with 128 + its number, and the exit runs cleanup once with that status (a
+# trap of cleanup on INT or TERM itself would run it twice and exit 0).
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
