@@ -166,9 +166,10 @@ start_relays() {
 
 # ---- network files ----
 # Writes host-<i>/{node.toml,genesis.toml,node-<i>.key,data-<i>/} for each host: the genesis
-# names validator k at A_k:7000+k; node i listens on R_i. Today: `bft init --replicas 4` on
-# 127.0.0.1 and sed. With `bft init --hosts A_0:7000,...` (one folder per host), only the
-# rewrite of listen and metrics to R_i stays (and `advertise = A_i` if discovery wants it).
+# names validator k at A_k:7000+k; node i listens on R_i and, once node.toml knows the field,
+# advertises A_i (so that an address learnt by discovery also goes through the relays). Today:
+# `bft init --replicas 4` on 127.0.0.1 and sed. With `bft init --hosts A_0:7000,...` (one
+# folder per host), only the rewrite of listen and metrics to R_i stays.
 write_network() {
   step "bft init: 4 $protocol replicas, one folder per host"
   "$bft" init --replicas 4 --protocol "$protocol" --dir "$work/init" --base-port 7000 >/dev/null
@@ -189,8 +190,26 @@ write_network() {
   local m=$mover
   sed -e "s/^listen = .*/listen = \"$(moved_real_ip "$m"):$(port "$m")\"/" \
     -e "s/^metrics = .*/metrics = \"$(moved_real_ip "$m"):$(mport "$m")\"/" \
-    "$work/host-$m/node.toml" >"$work/host-$m/node-moved.toml"
-  echo "advertise = \"$(moved_adv_ip "$m"):$(port "$m")\"" >>"$work/host-$m/node-moved.toml"
+    "$work/host-$m/node.toml" | with_advertise "$(moved_adv_ip "$m"):$(port "$m")" \
+    >"$work/host-$m/node-moved.toml"
+  if advertise_known; then
+    for i in "${hosts[@]}"; do
+      with_advertise "$(adv_ip "$i"):$(port "$i")" <"$work/host-$i/node.toml" >"$work/host-$i/n"
+      mv "$work/host-$i/n" "$work/host-$i/node.toml"
+    done
+    echo "node.toml knows advertise: node i advertises A_i:7000+i"
+  fi
+}
+# with_advertise HOST:PORT: the node file on stdin with `advertise` after its listen line.
+with_advertise() { sed "/^listen = /a advertise = \"$1\""; }
+# Whether this bft accepts `advertise` in node.toml (`bft config check` on a copy).
+advertise_known() {
+  local h="$work/host-0"
+  with_advertise "$(adv_ip 0):$(port 0)" <"$h/node.toml" >"$h/probe.toml"
+  local rc=0
+  "$bft" config check --node "$h/probe.toml" >/dev/null 2>&1 || rc=$?
+  rm -f "$h/probe.toml"
+  return $rc
 }
 
 # start_host I [NODE FILE]: `bft node` in host I's namespace.
