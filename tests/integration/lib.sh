@@ -2,7 +2,8 @@
 # Shared by the multi-process tests (four_nodes_test.sh, pause_test.sh): cleanup on exit,
 # free ports below the ephemeral range, node start and launch with retries, polling helpers.
 # The caller sets bft, protocol, work and pids=() first, may define cleanup_first (run first on
-# exit), then sources this file and calls launch_network.
+# exit) and cleanup_last (run once the nodes are gone; its failure fails the test), then sources
+# this file and calls launch_network (tests/netns/ starts its nodes itself).
 # shellcheck disable=SC2154
 cleanup() {
   local status=$?
@@ -15,14 +16,24 @@ cleanup() {
     sleep 0.1
   done
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ $status -ne 0 ]; then
     echo "--- test failed (status $status); node logs (last lines) ---"
-    for f in "$work"/node-*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 20 "$f"; }; done
+    for f in "$work"/node-*.log "$work"/relay-*.log; do
+      [ -f "$f" ] && { echo "== $f"; tail -n 20 "$f"; }
+    done
+  fi
+  if declare -F cleanup_last >/dev/null; then
+    cleanup_last || { [ $status -ne 0 ] || status=1; }
   fi
   rm -rf "$work"
   exit $status
 }
-trap cleanup EXIT INT TERM
+# A signal exits with 128 + its number, and the exit runs cleanup once with that status (a
+# trap of cleanup on INT or TERM itself would run it twice and exit 0).
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
@@ -46,12 +57,12 @@ pick_base() {
   return 1
 }
 
-# HTTP GET of /metrics with bash only.
+# HTTP GET of /metrics with bash only: scrape PORT [HOST (default 127.0.0.1)].
 scrape() {
-  local port=$1
+  local port=$1 host=${2:-127.0.0.1}
   (
-    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
-    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    exec 3<>"/dev/tcp/$host/$port" || exit 1
+    printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$host" >&3
     timeout 5 cat <&3
   ) 2>/dev/null
 }
