@@ -12,6 +12,7 @@
 #include "actors/log.hpp"
 #include "actors/rocksdb_storage.hpp"
 #include "actors/spawn.hpp"
+#include "net/address_book.hpp"
 
 namespace bft::actors {
 
@@ -20,6 +21,12 @@ namespace {
 /// Whether `host` names this machine's loopback (127.0.0.0/8, ::1, localhost).
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 } // namespace
@@ -102,9 +109,36 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     me->verifier = id.verifier;
     me->validators = id.validators;
     secure_config sc;
-    sc.me = std::move(me);
     sc.probes = &m;
     sc.clock_window = o.limits.clock_window;
+    // Discovery: genesis addresses, then what the address book file holds, then our own
+    // record for the address we advertise (signed with a sequence above any we signed).
+    sc.book = std::make_shared<net::address_book>(id.chain_id, id.validators, id.verifier);
+    if (!o.data_dir.empty()) {
+      sc.book_file = o.data_dir / "address_book";
+      auto loaded = sc.book->load(sc.book_file);
+      if (!loaded)
+        log->warn("node ignores its address book file={} error=\"{}\" (starting from genesis "
+                  "addresses and gossip)",
+                  sc.book_file.string(), loaded.error().message());
+      else if (loaded->found)
+        log->info("node loads its address book file={} accepted={} refused={}",
+                  sc.book_file.string(), loaded->records.accepted, loaded->records.refused());
+    }
+    const auto adv = o.advertise.host.empty() ? o.listen : o.advertise;
+    if (adv.host != "0.0.0.0" && adv.host != "::" && !adv.host.empty()) {
+      sc.advertise = adv;
+      auto own = sc.book->publish_own(id.self, *id.signer, config::host_port{adv.host, adv.port},
+                                      wall_clock_ms());
+      if (!own)
+        log->warn("node cannot sign its address record address={}:{} error=\"{}\"", adv.host,
+                  adv.port, own.error().message());
+      else if (!sc.book_file.empty())
+        (void)sc.book->save(sc.book_file);
+    }
+    for (const auto& b : o.bootstrap)
+      (void)sc.book->add_bootstrap(config::host_port{b.host, b.port});
+    sc.me = std::move(me);
     ctx = make_secure_context(std::move(sc));
   }
   auto h = assemble_replica(
@@ -130,6 +164,8 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
   } else {
     bound = sys.middleman().publish(h.acceptor, o.listen.port, o.listen.host.c_str(), true);
   }
+  if (ctx)
+    for (const auto& b : o.bootstrap) secure_bootstrap(sys, ctx, b.host, b.port);
   if (!bound) {
     log->error("node cannot listen address={}:{} error=\"{}\"", o.listen.host, o.listen.port,
                sys.render(bound.error()));

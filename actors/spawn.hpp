@@ -2,10 +2,12 @@
 /// Spawning the actors of one replica, and the transports behind a link. Used by the node and
 /// cluster assembly (actors/node.cpp) and by the actor tests; includes CAF.
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -17,6 +19,10 @@
 #include "crypto/signer.hpp"
 #include "net/secure_channel.hpp"
 #include "protocols/common/engine.hpp"
+
+namespace bft::net {
+class address_book;
+}
 
 namespace bft::actors {
 
@@ -58,6 +64,14 @@ std::unique_ptr<transport> make_basp_transport(std::string host, std::uint16_t p
 /// Every limit is enforced before allocation and has a test just over it.
 struct secure_config {
   std::shared_ptr<const net::local_identity> me;
+  /// Discovery (validators): the signed address records this node holds and gossips after
+  /// each handshake with a validator; links dial the newest address of their peer. Saved to
+  /// `book_file` (if set) whenever a record is accepted. `advertise` is this node's own
+  /// address: should a newer record of ours arrive with another address (an old one gossiped
+  /// back after our data was wiped), we sign ours again with a higher sequence.
+  std::shared_ptr<net::address_book> book;
+  std::filesystem::path book_file;
+  std::optional<peer_address> advertise;
   metrics* probes = nullptr; ///< outlives every actor; null: no metrics
   std::chrono::milliseconds handshake_timeout{5000};
   std::size_t max_pending = 64;                 ///< connections not yet authenticated, in all
@@ -78,6 +92,10 @@ struct secure_config {
 /// log limiter and, once the replica is assembled, its monitor. Thread-safe.
 class secure_context;
 std::shared_ptr<secure_context> make_secure_context(secure_config cfg);
+/// Asks the validator at a bootstrap address for its address records (a handshake, the
+/// records both ways, then the connection closes); returns at once.
+void secure_bootstrap(caf::actor_system& sys, std::shared_ptr<secure_context> ctx,
+                      const std::string& host, std::uint16_t port);
 /// Hands the monitor that hears the link checks' suspicion (after the replica is assembled).
 void set_secure_monitor(secure_context& ctx, monitor_actor m);
 /// Refusals counted so far for `reason` (net::to_string names); for tests.

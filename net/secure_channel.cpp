@@ -169,7 +169,7 @@ handshake::step handshake::on_hello(byte_view msg) {
   d_nonce_ = r.fixed<nonce_bytes>();
   if (!who || !r.finish()) return fail(reason::malformed);
   if (chain != me_->chain_id) return fail(reason::wrong_chain);
-  if (wanted != me_->id) return fail(reason::wrong_peer);
+  if (wanted != me_->id && wanted != any_validator) return fail(reason::wrong_peer);
   if (who->role == role::validator) {
     const auto* v = me_->validators.find(who->id);
     if (v == nullptr || v->key != who->key || who->id == me_->id) return fail(reason::unknown_key);
@@ -205,7 +205,8 @@ handshake::step handshake::on_answer(byte_view msg) {
   auto header = r.fixed<crypto::stream_header_bytes>();
   auto sig = r.fixed<64>();
   if (!who || !r.finish()) return fail(reason::malformed);
-  if (who->role != role::validator || who->id != wanted_) return fail(reason::wrong_peer);
+  if (who->role != role::validator || (wanted_ != any_validator && who->id != wanted_))
+    return fail(reason::wrong_peer);
   const auto* v = me_->validators.find(who->id);
   if (v == nullptr || v->key != who->key) return fail(reason::unknown_key);
   a_party_ = *who;
@@ -321,6 +322,24 @@ result<reply> reply::decode(byte_view body) { return decode_call<reply, reply::s
 
 bytes reply::head() const {
   return encode_head(id, static_cast<std::uint8_t>(what), from, data.size());
+}
+
+bytes encode_records(const std::vector<std::string>& records) {
+  codec::writer w;
+  const auto n = std::min(records.size(), max_gossip_records);
+  w.count(n, max_gossip_records);
+  for (std::size_t i = 0; i < n; ++i) w.str(records[i], max_gossip_record_bytes);
+  return w.take();
+}
+
+result<std::vector<std::string>> decode_records(byte_view body) {
+  codec::reader r(body);
+  const auto n = r.count(max_gossip_records, 4);
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n && r.ok(); ++i) out.push_back(r.str(max_gossip_record_bytes));
+  if (auto f = r.finish(); !f) return f.error();
+  return out;
 }
 
 } // namespace bft::net

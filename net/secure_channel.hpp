@@ -84,6 +84,10 @@ void put_prefix(std::uint8_t* out, std::uint32_t len);
 
 enum class role : std::uint8_t { validator = 1, client = 2 };
 
+/// Dialling "whichever validator answers at this address": a bootstrap address, whose
+/// validator is not known beforehand. The answer must still prove a validator key of genesis.
+inline constexpr replica_id any_validator{0xffffffffu};
+
 /// Who is at the other end, once proved.
 struct party {
   net::role role = role::validator;
@@ -157,6 +161,14 @@ private:
 
 /// What a frame is for (its first plaintext byte).
 enum class frame_kind : std::uint8_t { call = 1, reply = 2, records = 3 };
+
+/// Address records gossiped after a handshake (net/address_book.hpp): a count, then each
+/// record as a length-prefixed string. At most `max_gossip_records` of at most
+/// `max_gossip_record_bytes` each.
+inline constexpr std::size_t max_gossip_records = 4096;
+inline constexpr std::size_t max_gossip_record_bytes = 512;
+[[nodiscard]] bytes encode_records(const std::vector<std::string>& records);
+result<std::vector<std::string>> decode_records(byte_view body);
 
 /// What the link checks noticed on one frame; counted and reported, never decisive.
 struct link_anomaly {

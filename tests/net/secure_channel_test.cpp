@@ -258,3 +258,31 @@ TEST_CASE("secure channel: calls and replies round-trip; malformed ones are refu
   CHECK(rd->what == reply::status::ack);
   CHECK(rd->data.empty());
 }
+
+TEST_CASE("secure channel: a bootstrap dial takes whichever validator answers, if it proves it") {
+  cluster c;
+  auto r = connect(handshake::dial(c.me(1), any_validator), handshake::accept(c.me(3)));
+  REQUIRE_FALSE(r.refused);
+  CHECK(r.dialler->peer().id == replica_id{3});
+  auto impostor = c.me(3);
+  impostor->signer = std::make_shared<crypto::ed25519_signer>(crypto::generate_key_pair());
+  auto r2 = connect(handshake::dial(c.me(1), any_validator), handshake::accept(impostor));
+  CHECK(r2.refused == reason::unknown_key);
+}
+
+TEST_CASE("secure channel: gossiped address records round-trip within their bounds") {
+  std::vector<std::string> recs{"one", std::string(max_gossip_record_bytes, 'r'), ""};
+  auto b = encode_records(recs);
+  auto d = decode_records(b);
+  REQUIRE(d);
+  CHECK(*d == recs);
+  auto cut = b;
+  cut.pop_back();
+  CHECK_FALSE(decode_records(cut));
+  auto padded = b;
+  padded.push_back(0);
+  CHECK_FALSE(decode_records(padded));
+  // A count that the input could not hold is refused before anything is reserved for it.
+  bytes lying{0xff, 0xff, 0x00, 0x00};
+  CHECK_FALSE(decode_records(lying));
+}

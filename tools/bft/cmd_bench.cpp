@@ -229,6 +229,11 @@ const bft::cli::command_registrar reg("bench", [](CLI::App& app, int& status) {
                   "as /dev/shm takes the disk out of the figures)")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  cmd->add_option("--transport", o->transport,
+                  "processes: how the nodes and the load connect: secure (the default of bft "
+                  "node: sealed, authenticated) or basp (CAF's own, trusted networks only)")
+      ->check(CLI::IsMember({"secure", "basp"}))
+      ->capture_default_str();
   cmd->add_option("--json", o->json, "write the figures as JSON to FILE")->type_name("FILE");
   cmd->add_flag("--sweep", o->sweep,
                 "step the offered load until latency bends; write JSON, data, a gnuplot script, "

@@ -83,6 +83,7 @@ struct bench_cli {
   double sweep_start = 0;
   std::string check_json;
   std::string work_dir = "/tmp";
+  std::string transport = "secure"; ///< processes: secure or basp
 };
 
 /// What one measured phase offers.
@@ -125,6 +126,14 @@ public:
   virtual caf::actor_system& system() = 0;
   /// The acceptors by validator order; an empty handle for a stopped replica.
   virtual const std::vector<acceptor_actor>& acceptors() const = 0;
+  /// The acceptors one client with key `signer` talks to: over the secure transport each
+  /// client has connections of its own (its key proved in each handshake); else `acceptors()`.
+  virtual std::vector<acceptor_actor>
+  connect_client(const std::shared_ptr<const crypto::signer>& /*signer*/) {
+    return acceptors();
+  }
+  /// Closes the connections `connect_client` opened.
+  virtual void release_clients() {}
   /// CPU seconds used so far by every process of the cluster and its load.
   virtual double cpu_seconds() = 0;
   /// Peak resident memory, per replica process (processes) or of the one process.

@@ -128,6 +128,11 @@ public:
     genesis.params = params_of(o);
     if (auto w = config::write_genesis(files->genesis_file, genesis, true); !w)
       throw cli::command_error{"bench: genesis: " + w.error().message(), 1};
+    if (o.transport == "basp")
+      for (const auto& nf : files->node_files) {
+        std::ofstream f(nf, std::ios::app);
+        f << "transport = \"basp\"\n";
+      }
     std::string self_exe = fs::read_symlink("/proc/self/exe").string();
     std::fprintf(stderr, "bench: starting %zu bft node processes in %s (ports %u..)\n",
                  o.replicas - faults, dir_.c_str(), spec.base_port);
@@ -163,6 +168,12 @@ public:
     configure(cfg_);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     acceptors_.resize(o.replicas);
+    secure_ = o.transport == "secure";
+    if (secure_) {
+      auto vs = config::make_validator_set(genesis);
+      if (!vs) throw cli::command_error{"bench genesis: " + vs.error().message(), 1};
+      validators_ = *vs;
+    }
     auto deadline = clock_type::now() + std::chrono::seconds(20);
     for (std::size_t i = 0; i < o.replicas - faults; ++i) {
       auto hp = files->nodes[i].listen;
@@ -179,7 +190,11 @@ public:
                                        " exited at start; its log ends:\n" + why,
                                    1};
         }
-        auto r = sys_->middleman().remote_actor<acceptor_actor>(host, port);
+        addresses_.resize(o.replicas);
+        addresses_[i] = {host, port};
+        auto r = secure_ ? secure_dial(*sys_, client_context(probe_key_), host, port,
+                                       genesis.validators[i].id, std::chrono::seconds(2))
+                         : sys_->middleman().remote_actor<acceptor_actor>(host, port);
         if (r) {
           acceptors_[i] = *r;
           break;
@@ -195,6 +210,27 @@ public:
     }
   }
   ~processes_cluster() override { stop(); }
+  std::vector<acceptor_actor>
+  connect_client(const std::shared_ptr<const crypto::signer>& signer) override {
+    if (!secure_) return acceptors_;
+    std::vector<acceptor_actor> out(acceptors_.size());
+    for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+      if (!acceptors_[i]) continue; // a replica stopped for the run
+      auto r = secure_dial(*sys_, client_context(signer), addresses_[i].host, addresses_[i].port,
+                           genesis.validators[i].id, std::chrono::seconds(5));
+      if (!r)
+        throw cli::command_error{"bench: client cannot connect to replica " + std::to_string(i) +
+                                     ": " + sys_->render(r.error()),
+                                 1};
+      out[i] = *r;
+      opened_.push_back(*r);
+    }
+    return out;
+  }
+  void release_clients() override {
+    for (auto& a : opened_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    opened_.clear();
+  }
   caf::actor_system& system() override { return *sys_; }
   const std::vector<acceptor_actor>& acceptors() const override { return acceptors_; }
   double cpu_seconds() override {
@@ -210,6 +246,10 @@ public:
     return v;
   }
   void stop() override {
+    release_clients();
+    if (secure_)
+      for (auto& a : acceptors_)
+        if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     acceptors_.clear();
     for (auto pid : pids_)
       if (pid > 0) ::kill(pid, SIGTERM);
@@ -235,6 +275,26 @@ public:
   }
 
 private:
+  /// A client identity for the secure transport (its own key, proved in each handshake).
+  std::shared_ptr<secure_context> client_context(std::shared_ptr<const crypto::signer> signer) {
+    auto me = std::make_shared<net::local_identity>();
+    me->chain_id = genesis.chain_id;
+    me->role = net::role::client;
+    me->signer = std::move(signer);
+    me->verifier = verifier_;
+    me->validators = validators_;
+    secure_config sc;
+    sc.me = std::move(me);
+    return make_secure_context(std::move(sc));
+  }
+
+  bool secure_ = true;
+  validator_set validators_;
+  std::shared_ptr<const crypto::verifier> verifier_ = std::make_shared<crypto::ed25519_verifier>();
+  std::shared_ptr<const crypto::signer> probe_key_ =
+      std::make_shared<crypto::ed25519_signer>(crypto::generate_key_pair());
+  std::vector<peer_address> addresses_;
+  std::vector<acceptor_actor> opened_;
   fs::path dir_;
   bool keep_ = std::getenv("BFT_BENCH_KEEP") != nullptr;
   std::vector<pid_t> pids_;

@@ -48,8 +48,8 @@ phase_result run_phase(bench_cluster& cl, const bench_cli& o, const std::string&
     client_config cc;
     cc.chain_id = cl.genesis.chain_id;
     cc.validators = *vs;
-    cc.replicas = cl.acceptors();
     cc.signer = std::make_shared<crypto::ed25519_signer>(crypto::generate_key_pair());
+    cc.replicas = cl.connect_client(cc.signer);
     cc.timeout = std::chrono::milliseconds(10000);
     cc.first_seq = first_seq;
     lc.clients.push_back(spawn_client(sys, cc));
@@ -105,6 +105,7 @@ phase_result run_phase(bench_cluster& cl, const bench_cli& o, const std::string&
   if (cpu0 < 0) cpu0 = cpu1;
   caf::anon_send_exit(load_actor, caf::exit_reason::user_shutdown);
   for (auto& c : lc.clients) caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  cl.release_clients();
 
   phase_result r;
   r.protocol = protocol;
