@@ -113,35 +113,47 @@ int run_client(const client_options& o) {
   // Connect to every replica; an unreachable one is left out (f of them may be down).
   std::vector<acceptor_actor> replicas;
   std::size_t reachable = 0;
-  // The secure transport (default): the client proves its own key in each handshake.
-  std::shared_ptr<secure_context> ctx;
-  if (o.transport == transport_kind::secure) {
+  // The secure transport (default): each client proves its own key in its own connections.
+  const bool secure = o.transport == transport_kind::secure;
+  std::vector<acceptor_actor> opened; // secure connections, closed at the end
+  auto context_for = [&](std::shared_ptr<const crypto::signer> signer) {
     auto me = std::make_shared<net::local_identity>();
     me->chain_id = o.chain_id;
     me->epoch = o.epoch;
     me->role = net::role::client;
-    me->signer = o.signer;
+    me->signer = std::move(signer);
     me->verifier = std::make_shared<crypto::ed25519_verifier>();
     me->validators = o.validators;
     secure_config sc;
     sc.me = std::move(me);
-    ctx = make_secure_context(std::move(sc));
-  }
-  for (std::size_t i = 0; i < o.addresses.size(); ++i) {
-    const auto peer = o.validators.members().at(i).id;
-    auto r = ctx ? secure_dial(sys, ctx, o.addresses[i].host, o.addresses[i].port, peer, o.timeout)
-                 : sys.middleman().remote_actor<acceptor_actor>(o.addresses[i].host,
-                                                                o.addresses[i].port);
-    if (r) {
-      replicas.push_back(*r);
-      ++reachable;
-    } else {
-      std::fprintf(stderr, "bft client: replica %u at %s:%u unreachable: %s\n",
-                   o.validators.members().at(i).id.value(), o.addresses[i].host.c_str(),
-                   o.addresses[i].port, sys.render(r.error()).c_str());
-      replicas.emplace_back();
+    return make_secure_context(std::move(sc));
+  };
+  // One handle per replica (empty for an unreachable one; f of them may be down).
+  auto connect_all = [&](std::shared_ptr<const crypto::signer> signer, bool report) {
+    std::vector<acceptor_actor> out;
+    auto ctx = secure ? context_for(std::move(signer)) : nullptr;
+    for (std::size_t i = 0; i < o.addresses.size(); ++i) {
+      const auto peer = o.validators.members().at(i).id;
+      auto r =
+          ctx ? secure_dial(sys, ctx, o.addresses[i].host, o.addresses[i].port, peer, o.timeout)
+              : sys.middleman().remote_actor<acceptor_actor>(o.addresses[i].host,
+                                                             o.addresses[i].port);
+      if (r) {
+        out.push_back(*r);
+        if (secure) opened.push_back(*r);
+      } else {
+        if (report)
+          std::fprintf(stderr, "bft client: replica %u at %s:%u unreachable: %s\n",
+                       o.validators.members().at(i).id.value(), o.addresses[i].host.c_str(),
+                       o.addresses[i].port, sys.render(r.error()).c_str());
+        out.emplace_back();
+      }
     }
-  }
+    return out;
+  };
+  replicas = connect_all(o.signer, true);
+  for (const auto& r : replicas)
+    if (r) ++reachable;
   if (reachable == 0) {
     std::fprintf(stderr, "bft client: no replica reachable\n");
     return 1;
@@ -155,7 +167,7 @@ int run_client(const client_options& o) {
     cc.chain_id = o.chain_id;
     cc.epoch = o.epoch;
     cc.validators = o.validators;
-    cc.replicas = replicas;
+    cc.replicas = secure && s != o.signer ? connect_all(s, false) : replicas;
     cc.signer = std::move(s);
     cc.timeout = o.timeout;
     cc.first_seq = first_seq;
@@ -220,9 +232,7 @@ int run_client(const client_options& o) {
     caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
   }
   // Secure connections are actors of this process: close them, or the system waits for them.
-  if (ctx)
-    for (auto& r : replicas)
-      if (r) caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  for (auto& r : opened) caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   replicas.clear();
   std::fflush(stdout);
   shutdown_deadline(status);

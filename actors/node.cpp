@@ -111,6 +111,7 @@ int run_node(const node_options& o, const std::atomic<bool>& stop) {
     secure_config sc;
     sc.probes = &m;
     sc.clock_window = o.limits.clock_window;
+    sc.clock_skew = o.limits.clock_skew;
     // Discovery: genesis addresses, then what the address book file holds, then our own
     // record for the address we advertise (signed with a sequence above any we signed).
     sc.book = std::make_shared<net::address_book>(id.chain_id, id.validators, id.verifier);

@@ -43,6 +43,9 @@ struct link_limits {
   /// Link checks (never safety): frames whose sender clock is further than this from ours
   /// are counted per peer and reported to the validator monitor as suspicion.
   std::chrono::milliseconds clock_window{std::chrono::minutes(5)};
+  /// Testing only (`bft node --clock-skew-ms`): this node's clock, as its link frames carry it
+  /// and its link checks read it, is off by this much. Consensus never reads wall clocks.
+  std::chrono::milliseconds clock_skew{0};
 };
 
 struct cluster_options {

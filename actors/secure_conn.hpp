@@ -69,10 +69,12 @@ namespace secure_detail {
 
 using ctx_ptr = std::shared_ptr<secure_context>;
 
-inline std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+/// Milliseconds since the epoch by this node's clock (plus `skew`, a test's offset).
+inline std::uint64_t wall_ms(std::chrono::milliseconds skew = {}) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()) +
+                   skew;
+  return now.count() < 0 ? 0 : static_cast<std::uint64_t>(now.count());
 }
 
 inline byte_view view_of(const std::vector<char>& buf) {
@@ -134,8 +136,6 @@ struct conn_state {
   // accepted: the acceptor, calls in flight to it, throttling
   std::optional<acceptor_actor> acceptor;
   std::size_t in_flight = 0;
-  bool halted = false;
-  bool rate_limited = false;
   double tokens = 0;
   std::chrono::steady_clock::time_point refilled{};
   std::chrono::steady_clock::time_point last_frame{};

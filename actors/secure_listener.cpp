@@ -30,6 +30,7 @@ struct listener_state {
   std::set<net::nonce> seen;
   std::map<replica_id, std::deque<caf::actor>> validator_sessions;
   std::map<caf::actor_addr, std::optional<replica_id>> children; ///< nullopt: a client
+  std::map<caf::actor_addr, caf::actor> handles;                 ///< the same connections
   std::size_t clients = 0;
   std::uint64_t next_id = 1;
 
@@ -69,6 +70,7 @@ void hand_over(listener_broker* self, caf::io::connection_handle hdl) {
   st.pending.erase(hdl);
   auto child = self->fork(accepted_fn, hdl, st.ctx, std::move(sess), st.acceptor);
   self->monitor(child);
+  st.handles[child.address()] = child;
   if (who.role == net::role::client) {
     ++st.clients;
     st.children[child.address()] = std::nullopt;
@@ -129,6 +131,12 @@ caf::behavior listener_fn(listener_broker* self, ctx_ptr ctx, acceptor_actor acc
     return {};
   }
   bound->set_value(r->second);
+  // The listener's exit (the node stops) ends every connection it accepted.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    for (auto& [addr, child] : self->state.handles)
+      self->send_exit(child, caf::exit_reason::user_shutdown);
+    self->quit(em.reason);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto it = st.children.find(dm.source);
@@ -142,6 +150,7 @@ caf::behavior listener_fn(listener_broker* self, ctx_ptr ctx, acceptor_actor acc
               q.end());
     }
     st.children.erase(it);
+    st.handles.erase(dm.source);
     st.gauges();
   });
   return {

@@ -77,13 +77,14 @@ struct secure_config {
   std::size_t max_pending = 64;                 ///< connections not yet authenticated, in all
   std::size_t max_pending_per_source = 8;       ///< ... from one source address
   std::size_t max_sessions_per_validator = 2;   ///< a newer session of a validator ends its oldest
-  std::size_t max_clients = 256;                ///< authenticated client connections
+  std::size_t max_clients = 1024;               ///< authenticated client connections
   std::size_t peer_in_flight = 256;             ///< a validator's calls awaiting our answer
   std::size_t client_in_flight = 64;            ///< a client's calls awaiting our answer
   double client_frames_per_s = 2000;            ///< a client's calls per second (then throttled)
   std::size_t client_queued_bytes = 8u << 20;   ///< answers queued to a client not reading them
   std::chrono::milliseconds client_idle{60000}; ///< a silent client connection is closed
   std::chrono::milliseconds clock_window{std::chrono::minutes(5)}; ///< link checks
+  std::chrono::milliseconds clock_skew{0};      ///< testing: our clock as the link checks see it
   std::chrono::milliseconds call_timeout{5000}; ///< the acceptor's answer to a call
   std::chrono::milliseconds log_interval{5000}; ///< one log line per reason per interval
 };

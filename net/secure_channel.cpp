@@ -66,6 +66,7 @@ std::string_view to_string(reason r) {
   case reason::rate: return "rate";
   case reason::queued: return "queued";
   case reason::protocol: return "protocol";
+  case reason::in_flight: return "in_flight";
   case reason::count_: break;
   }
   return "unknown";

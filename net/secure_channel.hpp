@@ -70,9 +70,10 @@ enum class reason : std::uint8_t {
   pending_total,     ///< too many connections not yet authenticated
   pending_source,    ///< too many from one source address
   sessions,          ///< too many authenticated connections (per validator, or clients)
-  rate,              ///< a client over its frame rate (throttled, not closed)
+  rate,              ///< a client over its call rate (that call refused, the connection kept)
   queued,            ///< a peer or client not reading what is sent to it
   protocol,          ///< a valid frame that breaks the call protocol (a client's peer call)
+  in_flight,         ///< more calls awaiting our answer than the limit (honest links never)
   count_
 };
 [[nodiscard]] std::string_view to_string(reason r);

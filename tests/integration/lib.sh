@@ -79,8 +79,10 @@ wait_for() {
   return 1
 }
 
+# node_extra[i] (optional): more arguments for node i, e.g. "--clock-skew-ms 10800000".
 start_node() {
-  "$bft" node --config "$work/net/node-$1.toml" >"$work/node-$1.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$bft" node --config "$work/net/node-$1.toml" ${node_extra[$1]:-} >"$work/node-$1.log" 2>&1 &
   pids[$1]=$!
 }
 all_listening() {

@@ -37,6 +37,7 @@ struct node_cli {
   std::string genesis;
   std::size_t threads = 2;
   bool fresh = false;
+  long long clock_skew_ms = 0;
 };
 
 const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
@@ -56,6 +57,10 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
                   "actor scheduler threads (1 when several nodes share a few cores)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--clock-skew-ms", o->clock_skew_ms,
+                  "testing: this node's wall clock, as its link frames carry it, is off by this "
+                  "many milliseconds (consensus must not care; the peers' link checks count it)")
+      ->check(CLI::Range(-86400000LL * 365, 86400000LL * 365));
   cmd->callback([&status, o] {
     std::optional<std::filesystem::path> gen;
     if (!o->genesis.empty()) gen = o->genesis;
@@ -96,6 +101,7 @@ const bft::cli::command_registrar reg("node", [](CLI::App& app, int& status) {
       no.bootstrap.push_back(
           address_of(o->config, "bootstrap[" + std::to_string(i) + "]", b->node.bootstrap[i]));
     no.limits.clock_window = std::chrono::seconds(b->node.clock_window_s);
+    no.limits.clock_skew = std::chrono::milliseconds(o->clock_skew_ms);
     no.metrics_address = b->node.metrics;
     no.data_dir = b->node.data_dir;
     no.threads = o->threads;

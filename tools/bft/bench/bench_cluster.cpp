@@ -129,9 +129,11 @@ public:
     if (auto w = config::write_genesis(files->genesis_file, genesis, true); !w)
       throw cli::command_error{"bench: genesis: " + w.error().message(), 1};
     if (o.transport == "basp")
-      for (const auto& nf : files->node_files) {
-        std::ofstream f(nf, std::ios::app);
-        f << "transport = \"basp\"\n";
+      for (std::size_t i = 0; i < files->node_files.size(); ++i) {
+        auto n = files->nodes[i];
+        n.transport = config::transport_kind::basp;
+        if (auto w = config::write_node_config(files->node_files[i], n, true); !w)
+          throw cli::command_error{"bench: node config: " + w.error().message(), 1};
       }
     std::string self_exe = fs::read_symlink("/proc/self/exe").string();
     std::fprintf(stderr, "bench: starting %zu bft node processes in %s (ports %u..)\n",
