@@ -24,10 +24,14 @@
 # least twice its delay); commits (put in one region, get in another, a load, every replica at
 # one height and state root, /metrics of each host shows committed transactions and height);
 # the leader killed with SIGKILL while the others keep committing, then restarted: it catches
-# up; the moved-node step (behind BFT_NETNS_MOVE=1 until discovery lands, see move_node); a
-# clean stop: SIGTERM each node, each exits 0 within 20 s. On exit, whatever the outcome,
-# only the PIDs started here are stopped, the namespaces are deleted and none may remain.
-# Every wait polls with a deadline.
+# up; the moved-node step (see move_node): node 3 restarts from its own folder on a new
+# address and every peer learns it by discovery, no file of any host being edited; a clean
+# stop: SIGTERM each node, each exits 0 within 20 s. On exit, whatever the outcome, only the
+# PIDs started here are stopped, the namespaces and the work directory are deleted and no
+# namespace may remain. Every wait polls with a deadline.
+#
+# Files: `bft init --hosts` writes $work/host-<i>/ (node.toml, genesis.toml, node.key: host i's
+# key only, data/); node i starts from host-<i>/node.toml (see write_network).
 #
 # Usage: regions_test.sh <path to bft> <path to bft-relay> <pbft|hotstuff>
 # Exit 77 (skipped) when not root or when `ip netns` does not work here.
@@ -165,51 +169,36 @@ start_relays() {
 }
 
 # ---- network files ----
-# Writes host-<i>/{node.toml,genesis.toml,node-<i>.key,data-<i>/} for each host: the genesis
-# names validator k at A_k:7000+k; node i listens on R_i and, once node.toml knows the field,
-# advertises A_i (so that an address learnt by discovery also goes through the relays). Today:
-# `bft init --replicas 4` on 127.0.0.1 and sed. With `bft init --hosts A_0:7000,...` (one
-# folder per host), only the rewrite of listen and metrics to R_i stays.
+# `bft init --hosts A_0:7000,...,A_3:7003` writes one folder per host, $work/host-<i>/ with
+# node.toml, genesis.toml, node.key (host i's key only) and data/: the genesis names validator
+# k at A_k:7000+k and node i advertises A_i (so an address learnt by discovery also goes
+# through the relays). Node i listens on R_i, not on every interface: its host's relay listens
+# on A_i:7000+i itself (the two sed rewrites). Each node starts from its own folder.
 write_network() {
-  step "bft init: 4 $protocol replicas, one folder per host"
-  "$bft" init --replicas 4 --protocol "$protocol" --dir "$work/init" --base-port 7000 >/dev/null
-  local rewrite=()
-  for k in "${hosts[@]}"; do rewrite+=(-e "s/127\.0\.0\.1:$(port "$k")\"/$(adv_ip "$k"):$(port "$k")\"/"); done
+  step "bft init --hosts: 4 $protocol replicas, one folder per host"
+  local list=()
+  for k in "${hosts[@]}"; do list+=("$(adv_ip "$k"):$(port "$k")"); done
+  "$bft" init --hosts "$(IFS=,; echo "${list[*]}")" --protocol "$protocol" --dir "$work" >/dev/null
   for i in "${hosts[@]}"; do
     local h="$work/host-$i"
-    mkdir -p "$h"
-    sed "${rewrite[@]}" "$work/init/genesis.toml" >"$h/genesis.toml"
-    mv "$work/init/node-$i.key" "$work/init/data-$i" "$h/"
-    sed -e "s/^listen = .*/listen = \"$(real_ip "$i"):$(port "$i")\"/" \
-      -e "s/^metrics = .*/metrics = \"$(real_ip "$i"):$(mport "$i")\"/" \
-      "$work/init/node-$i.toml" >"$h/node.toml"
-    grep -q "^listen = \"$(real_ip "$i")" "$h/node.toml" || fail "host $i: listen not rewritten"
+    sed -i -e "s/^listen = .*/listen = \"$(real_ip "$i"):$(port "$i")\"/" \
+      -e "s/^metrics = .*/metrics = \"$(real_ip "$i"):$(mport "$i")\"/" "$h/node.toml"
+    grep -q "^listen = \"$(real_ip "$i"):$(port "$i")\"" "$h/node.toml" ||
+      fail "host $i: listen not rewritten"
+    grep -q "^advertise = \"$(adv_ip "$i"):$(port "$i")\"" "$h/node.toml" ||
+      fail "host $i: advertise is not A_$i"
+    [ "$(find "$h" -name '*.key' | wc -l)" -eq 1 ] || fail "host $i: more than its own key"
+    "$bft" config check --dir "$h" >/dev/null || fail "host $i: bft config check failed"
   done
-  grep -q "$(adv_ip 3):$(port 3)" "$work/host-0/genesis.toml" || fail "genesis not rewritten"
-  # The moved-node step's node file: a new address to listen on and to advertise.
+  # The moved-node step's node file: the same key and data directory (its store and address
+  # book stay), a new address to listen on and serve metrics on, and a new one to advertise.
   local m=$mover
   sed -e "s/^listen = .*/listen = \"$(moved_real_ip "$m"):$(port "$m")\"/" \
     -e "s/^metrics = .*/metrics = \"$(moved_real_ip "$m"):$(mport "$m")\"/" \
-    "$work/host-$m/node.toml" | with_advertise "$(moved_adv_ip "$m"):$(port "$m")" \
-    >"$work/host-$m/node-moved.toml"
-  if advertise_known; then
-    for i in "${hosts[@]}"; do
-      with_advertise "$(adv_ip "$i"):$(port "$i")" <"$work/host-$i/node.toml" >"$work/host-$i/n"
-      mv "$work/host-$i/n" "$work/host-$i/node.toml"
-    done
-    echo "node.toml knows advertise: node i advertises A_i:7000+i"
-  fi
-}
-# with_advertise HOST:PORT: the node file on stdin with `advertise` after its listen line.
-with_advertise() { sed "/^listen = /a advertise = \"$1\""; }
-# Whether this bft accepts `advertise` in node.toml (`bft config check` on a copy).
-advertise_known() {
-  local h="$work/host-0"
-  with_advertise "$(adv_ip 0):$(port 0)" <"$h/node.toml" >"$h/probe.toml"
-  local rc=0
-  "$bft" config check --node "$h/probe.toml" >/dev/null 2>&1 || rc=$?
-  rm -f "$h/probe.toml"
-  return $rc
+    -e "s/^advertise = .*/advertise = \"$(moved_adv_ip "$m"):$(port "$m")\"/" \
+    "$work/host-$m/node.toml" >"$work/host-$m/node-moved.toml"
+  grep -q "^advertise = \"$(moved_adv_ip "$m"):$(port "$m")\"" "$work/host-$m/node-moved.toml" ||
+    fail "host $m: node-moved.toml does not advertise $(moved_adv_ip "$m")"
 }
 
 # start_host I [NODE FILE]: `bft node` in host I's namespace.
@@ -271,9 +260,16 @@ rtt_ms() {
     echo $(( (${t1//[.,]/} - ${t0//[.,]/}) / 1000 ))' "$(adv_ip "$2")" "$(mport "$2")"
 }
 
+# SHA-256 of every host's node.toml, genesis.toml and node.key (node-moved.toml is extra).
+checksums() {
+  (cd "$work" && sha256sum host-*/node.toml host-*/genesis.toml host-*/node.key)
+}
+files_unchanged() { checksums | cmp -s "$work/files.sha256" -; }
+
 # ---- the steps ----
 build_hosts
 write_network
+checksums >"$work/files.sha256"
 start_relays
 step "4 bft node processes, one per host"
 for i in "${hosts[@]}"; do start_host "$i"; done
@@ -338,37 +334,73 @@ value="$(client_in "$crashed" get after-crash | tail -n 1)"
 [ "$value" = yes ] || fail "get after-crash on host $crashed returned '$value'"
 
 # Issue 16, point 6 (discovery): the mover's node restarts on its host's second address,
-# listening on R'_m and advertising A'_m (node-moved.toml; the genesis and the other hosts'
-# files stay as they are). Its peers must find it there: every other host's relay accepts a
-# connection on A'_m, and it catches up and commits. Off until discovery exists.
+# listening on R'_m and advertising A'_m (host-<m>/node-moved.toml: the same folder, so the
+# same key, store and address book). No file of any host changes (asserted by checksums): the
+# moved node signs a new address record (sequence = wall-clock ms), hands it to each peer when
+# its own link dials that peer, and each peer's link to it then dials A'_m: every other host's
+# relay accepts a connection on A'_m:7000+m. It catches up, and a put from its host commits.
 move_node() {
   local m=$mover
   step "node $m moves to $(moved_real_ip "$m") (advertised $(moved_adv_ip "$m")); no file of its peers changes"
+  [ -s "$work/host-$m/data/address_book" ] || fail "node $m saved no address book before the move"
   kill -TERM "${pids[$m]}"
   wait "${pids[$m]}" || fail "node $m did not stop cleanly before the move"
-  ip -n "${ns[$m]}" addr add "$(moved_real_ip "$m")/24" dev eth0
+  # Delete R_m first: R'_m added beside it (same /24) would be a secondary address, and the
+  # kernel (promote_secondaries off) deletes the secondaries with their primary.
   ip -n "${ns[$m]}" addr del "$(real_ip "$m")/24" dev eth0
+  ip -n "${ns[$m]}" addr add "$(moved_real_ip "$m")/24" dev eth0
+  ip -n "${ns[$m]}" -4 addr show dev eth0 | grep -q "inet $(moved_real_ip "$m")/24" ||
+    fail "host $m has no address $(moved_real_ip "$m")"
   local other=$(((m + 1) % 4)) target
   client_in "$other" put before-move yes >/dev/null || fail "put before the move failed"
   target="$(max_height "$other")"
+  local log_from
+  log_from=$(($(wc -l <"$work/node-$m.log") + 1))
   start_host "$m" node-moved.toml
   wait_listening "$m" "$(moved_real_ip "$m")"
+  local restart_log
+  restart_log="$(tail -n "+$log_from" "$work/node-$m.log")"
+  grep -q "node loads its address book file=$work/host-$m/data/address_book" <<<"$restart_log" ||
+    fail "the moved node $m did not load its address book from host-$m/data"
+  grep -qE "state recovers from store node=$m height=[1-9]" <<<"$restart_log" ||
+    fail "the moved node $m did not recover its store from host-$m/data"
   moved_caught_up() { [ "$(metric "$m" "$(moved_real_ip "$m")" bft_height)" -ge "$target" ]; }
   wait_for 60 moved_caught_up || fail "the moved node $m did not reach height $target"
+  # Each peer's relay accepted a connection on A'_m, and its link to m is up via A'_m (a dial
+  # already under way to A_m when the record arrives ends first: up to the handshake timeout
+  # of 5 s, then a retry within 2 s).
+  local new_addr
+  new_addr="$(moved_adv_ip "$m"):$(port "$m")"
+  dialled() { grep -q "^bft-relay: $new_addr accepts" "$work/relay-$1.log"; }
+  linked() { grep -q "link is up node=$1 peer=$m via=secure:$new_addr\$" "$work/node-$1.log"; }
   found() {
     for i in "${hosts[@]}"; do
-      [ "$i" -eq "$m" ] && continue
-      grep -q "^bft-relay: $(moved_adv_ip "$m"):$(port "$m") accepts" "$work/relay-$i.log" || return 1
+      [ "$i" -eq "$m" ] || { dialled "$i" && linked "$i"; } || return 1
     done
   }
-  wait_for 30 found || fail "not every peer dialled node $m at $(moved_adv_ip "$m")"
+  if ! wait_for 30 found; then
+    for i in "${hosts[@]}"; do
+      [ "$i" -eq "$m" ] && continue
+      dialled "$i" || echo "host $i's relay saw no connection to $new_addr"
+      linked "$i" || echo "node $i has no link to node $m via $new_addr"
+      echo "node $i's log about node $m:"
+      grep -E "learns an address .*validator=$m |link .* peer=$m " "$work/node-$i.log" | tail -n 6 || true
+    done
+    fail "not every peer dialled node $m at $new_addr"
+  fi
+  for i in "${hosts[@]}"; do
+    [ "$i" -eq "$m" ] && continue
+    grep -E "learns an address .*validator=$m address=$new_addr |link is up .*peer=$m via=secure:$new_addr\$" \
+      "$work/node-$i.log" | tail -n 2 || true
+  done
   client_in "$m" put after-move yes >/dev/null || fail "put from the moved node's host failed"
+  value="$(client_in 0 get after-move | tail -n 1)"
+  [ "$value" = yes ] || fail "get after-move on host 0 returned '$value'"
 }
-if [ "${BFT_NETNS_MOVE:-0}" = 1 ]; then
-  move_node
-else
-  step "SKIP the moved-node step: it needs discovery (issue 16, point 6); BFT_NETNS_MOVE=1 runs it"
-fi
+move_node
+files_unchanged ||
+  fail "a host's files changed: $(checksums | diff "$work/files.sha256" - | tr '\n' ' ')"
+echo "every host's node.toml, genesis.toml and node.key are unchanged"
 
 step "clean stop: SIGTERM each node; each exits 0 within 20 s"
 for i in "${hosts[@]}"; do kill -TERM "${pids[$i]}"; done
