@@ -65,12 +65,14 @@ void run_fetcher(byte_view script) {
     auto m = decode_sync(script.subspan(at, len));
     at += len;
     if (!m) continue;
+    const bool trusted = f.faulty().count(replica_id{from}) == 0;
     auto out = f.on_message(replica_id{from}, *m);
     const auto* man = std::get_if<sync_manifest>(&*m);
-    if (man && !accepted && asked == replica_id{from} && man->index == fuzz::catchup::index &&
-        out.faults.empty()) {
-      // The manifest asked for, from the peer asked, taken without a fault: the fetcher must
-      // ask for chunks at once, or the session stalls with nothing in flight.
+    if (man && !accepted && trusted && asked == replica_id{from} &&
+        man->index == fuzz::catchup::index && out.faults.empty()) {
+      // The manifest asked for, from the peer asked (not caught lying before), taken without a
+      // fault: the fetcher must ask for chunks at once, or the session stalls with nothing in
+      // flight. (When every source lied, the cursor stays on a liar and nothing is asked.)
       FUZZ_CHECK(!out.send.empty());
       accepted = *man;
     }
