@@ -218,6 +218,8 @@ fetch_output snapshot_fetcher::on_message(replica_id from, const sync_message& m
       fault(out, from, "wrong_root", true);
     } else if (man->chunk_bytes == 0 || man->chunk_bytes > max_chunk_bytes ||
                man->total_bytes == 0 ||
+               // Bounded first, so the chunk count below cannot wrap around to 0 chunks.
+               man->total_bytes > std::uint64_t{max_chunks} * max_chunk_bytes ||
                man->chunks.size() != (man->total_bytes + man->chunk_bytes - 1) / man->chunk_bytes) {
       fault(out, from, "malformed", true);
     } else {

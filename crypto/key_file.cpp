@@ -261,7 +261,12 @@ result<key_pair> load_key_file(const std::filesystem::path& path) {
   const auto name = path.string();
   wiped_buffer<max_key_file_bytes + 1> buf;
   if (auto r = read_key_text(path, true, buf); !r) return r.error();
-  auto fields = parse_fields(name, buf.view());
+  return parse_key_file(buf.view(), name);
+}
+
+result<key_pair> parse_key_file(std::string_view text, const std::string& name) {
+  init_sodium();
+  auto fields = parse_fields(name, text);
   if (!fields) return fields.error();
   key_pair kp;
   if (!decode_hex(*fields->public_key, kp.pub))

@@ -44,6 +44,9 @@ result<void> write_key_file(const std::filesystem::path& path, const key_pair& k
 ///  - `errc::io_error`: missing, unreadable, not a regular file.
 result<key_pair> load_key_file(const std::filesystem::path& path);
 
+/// Parses the text of a key file (what `load_key_file` reads, without its file checks); `name`
+/// is the file name errors give. Errors are `errc::malformed`, as `load_key_file`'s.
+result<key_pair> parse_key_file(std::string_view text, const std::string& name);
 /// Reads only the public key of a key file (no permission check: the public key is not
 /// secret). The file must still be well formed.
 result<public_key> load_public_key(const std::filesystem::path& path);

@@ -2,7 +2,8 @@
 # One place for set-up: installs the Debian 12 packages the build and tests need (only when
 # one is missing), then configures and builds. Usage: tools/setup.sh [build-dir]
 # Environment: BFT_BUILD_TYPE (default Release), BFT_SANITIZE=ON for ASan+UBSan, CI=true for -Werror,
-# BFT_TARGETS to build only some targets.
+# BFT_TARGETS to build only some targets, BFT_OPT_FLAGS to replace the build type's optimisation
+# and debug flags (e.g. "-O1 -g1 -DNDEBUG"; kept in the build directory's cache).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
@@ -12,6 +13,7 @@ packages=(
   libcaf-dev libsodium-dev libcrypto++-dev libspdlog-dev prometheus-cpp-dev
   doctest-dev librocksdb-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev nlohmann-json3-dev
   clang-format gnuplot-nox curl
+  clang-14 libclang-rt-14-dev # the libFuzzer targets (tools/fuzz.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -27,10 +29,13 @@ fi
 
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
+build_type="${BFT_BUILD_TYPE:-Release}"
+opt=()
+[ -n "${BFT_OPT_FLAGS:-}" ] && opt=(-DCMAKE_CXX_FLAGS_"${build_type^^}"="$BFT_OPT_FLAGS")
 cmake -S "$root" -B "$build" \
-  -DCMAKE_BUILD_TYPE="${BFT_BUILD_TYPE:-Release}" \
+  -DCMAKE_BUILD_TYPE="$build_type" \
   -DBFT_WERROR="$werror" \
-  -DBFT_SANITIZE="${BFT_SANITIZE:-OFF}" >/dev/null
+  -DBFT_SANITIZE="${BFT_SANITIZE:-OFF}" "${opt[@]}" >/dev/null
 # BFT_TARGETS: build only these targets (e.g. unit_tests); default everything.
 targets=()
 [ -n "${BFT_TARGETS:-}" ] && targets=(--target ${BFT_TARGETS})

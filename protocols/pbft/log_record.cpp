@@ -90,7 +90,11 @@ result<log_record> log_record::decode(byte_view b, std::uint64_t n) {
     c.seq = seq_number{n};
     c.d = r.fixed<32>();
     c.pp_sig = r.fixed<64>();
-    c.prepares = get_proof(r).sigs;
+    auto p = get_proof(r);
+    // encode() writes the proof layout's unused seq and state as zeros; anything else is not
+    // the one encoding of a record (a damaged store), so it is refused, not ignored.
+    if (r.ok() && (p.seq != seq_number{0} || p.state != digest{})) r.fail(errc::malformed);
+    c.prepares = std::move(p.sigs);
     s.cert = std::move(c);
   }
   if (auto f = r.finish(); !f) return f.error();

@@ -184,6 +184,30 @@ TEST_CASE("a peer serving a wrong root is detected and another peer is asked") {
   CHECK(count(r.faults, 2, "wrong_root") == 0);
 }
 
+TEST_CASE("a manifest whose size wraps the chunk count around to zero is malformed") {
+  // total_bytes near 2^64: (total + chunk_bytes - 1) / chunk_bytes wrapped to 0, so a manifest
+  // with the certified root and no chunks was taken, nothing was ever asked, and the session
+  // stalled for good. Found while writing the stall check of tests/fuzz/catchup_fuzz.cpp, whose
+  // seed corpus keeps this manifest (catchup/manifest_wraps).
+  sample_state s(4, 40);
+  auto good = make_served(4, s.root, std::make_shared<const bytes>(s.snap), 1000);
+  server_fn liar = [&s](const sync_request& r) -> std::optional<sync_message> {
+    if (r.chunk != manifest_chunk) return std::nullopt;
+    sync_manifest m;
+    m.index = r.index;
+    m.root = s.root;
+    m.total_bytes = ~std::uint64_t{0};
+    m.chunk_bytes = 2;
+    return m;
+  };
+  snapshot_fetcher f(3, 10);
+  auto r =
+      run(f, request_for(s, 4, {1, 2}), {{replica_id{1}, liar}, {replica_id{2}, honest(good)}});
+  REQUIRE(r.installed);
+  CHECK(*r.installed == s.root);
+  CHECK(count(r.faults, 1, "malformed") == 1);
+}
+
 TEST_CASE("a peer serving a bad chunk is detected and the chunk is fetched elsewhere") {
   sample_state s(4, 40);
   auto good = make_served(4, s.root, std::make_shared<const bytes>(s.snap), 1000);

@@ -207,6 +207,16 @@ TEST_CASE("malformed key files are refused with a message naming the file and th
   }
 }
 
+TEST_CASE("a key file's text parses without the file, with the same checks and errors") {
+  auto parsed = crypto::parse_key_file(key_text_with("", ""), "node.key");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->pub == crypto::key_pair_from_seed(std::array<std::uint8_t, 32>{7}).pub);
+  auto bad = crypto::parse_key_file(key_text_with("public_key", "public_key = \"00\""), "x.key");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error() == errc::malformed);
+  CHECK(bad.error().detail.find("x.key: public_key") != std::string::npos);
+}
+
 TEST_CASE("write_file_atomically replaces only when asked and sets the mode") {
   test::temp_dir dir;
   auto p = dir / "genesis.toml";

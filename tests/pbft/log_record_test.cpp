@@ -73,6 +73,23 @@ TEST_CASE("a truncated, extended or garbled log record is rejected") {
   CHECK_FALSE(log_record::decode(garbled, 5).has_value());
 }
 
+TEST_CASE("a log record whose certificate's unused seq or state bytes are not zero is rejected") {
+  // One encoding per record: encode() writes zeros there, and decode() took any bytes and
+  // dropped them (found by tests/fuzz/pbft_records_fuzz.cpp: decode then encode differed).
+  cluster c(4);
+  const auto b = sample_slot(c).encode();
+  const std::size_t unused_seq = 1 + 8 + 32 + 64 + 1 + 1 + 8 + 32 + 64; // then 8 + 32 bytes
+  REQUIRE(b.size() > unused_seq + 40);
+  for (std::size_t at : {unused_seq, unused_seq + 7, unused_seq + 8, unused_seq + 39}) {
+    CAPTURE(at);
+    auto garbled = b;
+    garbled[at] ^= 1;
+    auto r = log_record::decode(garbled, 5);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == errc::malformed);
+  }
+}
+
 TEST_CASE("the view, transfer, stable-checkpoint and batch records round-trip and reject "
           "damage") {
   const view_record v{view_number{4}, true};
