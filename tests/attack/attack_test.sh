@@ -13,14 +13,13 @@
 # Only the PIDs started here are signalled; they are stopped when the script exits (trap).
 # Usage: attack_test.sh <bft> <bft-attack> <pbft|hotstuff> [attack...]
 #   (attacks: oversize-pre oversize-client oversize-validator basp idle slow random unknown-key
-#    replay flood; default all, in that order)
-# BFT_ATTACK_KNOWN_ISSUES=1 also asserts what a known weakness breaks today (see the flood).
+#    replay flood flood-unread; default all, in that order)
 set -euo pipefail
 bft="$1"
 attacker="$2"
 protocol="$3"
 shift 3
-all=(oversize-pre oversize-client oversize-validator basp idle slow random unknown-key replay flood)
+all=(oversize-pre oversize-client oversize-validator basp idle slow random unknown-key replay flood flood-unread)
 if [ $# -gt 0 ]; then attacks=("$@"); else attacks=("${all[@]}"); fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/bft-attack-${protocol}-XXXXXX")"
 pids=()
@@ -146,22 +145,24 @@ for a in "${attacks[@]}"; do
   unknown-key) run_attack "$a" unknown_key 0 unknown-key --claim 2 ;;
   replay) run_attack "$a" replayed 0 replay ;;
   flood)
-    # Against the leader of the moment, as the validator after it (its own key file). The
-    # garbage reaches the acceptor (calls under another id: wrong_sender) and the engine
-    # (bft_rejected_frames_total). The final replayed sealed frame should close the session
-    # (bad_frame), but after a flood the victim stops reading that connection (issue 16: it is
-    # halted at 256 calls in flight and never resumed, actors/secure.cpp): asserted only with
-    # BFT_ATTACK_KNOWN_ISSUES=1 until that is fixed.
+    # Against the leader of the moment, as the validator after it (its own key file), at the
+    # pace the victim answers with 64 calls unanswered (a link's window). The garbage reaches the
+    # acceptor (calls under another id: wrong_sender) and the engine
+    # (bft_rejected_frames_total); the final replayed sealed frame closes the session
+    # (bad_frame).
     victim="$(leader)"
     [ -n "$victim" ] || fail "no leader found"
     byz=$(((victim + 1) % 4))
-    expected="bft_inbound_dropped_frames_total:wrong_sender bft_rejected_frames_total"
-    extra=()
-    if [ "${BFT_ATTACK_KNOWN_ISSUES:-0}" = 1 ]; then
-      expected="$expected bad_frame"
-      extra=(--expect-close)
-    fi
-    run_attack "$a" "$expected" 1 --key "$work/net/node-$byz.key" --as "$byz" flood --seconds 10 "${extra[@]}"
+    run_attack "$a" "bft_inbound_dropped_frames_total:wrong_sender bft_rejected_frames_total bad_frame" 1 \
+      --key "$work/net/node-$byz.key" --as "$byz" flood --seconds 10 --expect-close
+    victim=0 ;;
+  flood-unread)
+    # The same flood without reading the answers: one call over the limit of calls in flight
+    # (256) closes the connection (in_flight); the attacker may dial again, and again.
+    victim="$(leader)"
+    [ -n "$victim" ] || fail "no leader found"
+    byz=$(((victim + 1) % 4))
+    run_attack "$a" in_flight 1 --key "$work/net/node-$byz.key" --as "$byz" flood --seconds 5 --window 0
     victim=0 ;;
   *) fail "unknown attack $a" ;;
   esac

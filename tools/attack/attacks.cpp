@@ -99,17 +99,26 @@ bytes sealed_call(net::session& s, net::call::op what, std::uint32_t from, std::
   return out;
 }
 
+/// The next reply frame on the session; frames of other kinds (the address records a victim
+/// sends after the handshake) are opened, so the stream stays in step, and passed over.
+net::opened next_reply(dialled& d, clock::time_point deadline) {
+  for (;;) {
+    auto m = d.sock.read_message(net::max_sealed_bytes, deadline);
+    if (!m) throw std::runtime_error("no reply to a call");
+    auto o = d.sess->open(*m, now_ms(), 300000);
+    if (!o) throw std::runtime_error("reply does not open: " + o.error().message());
+    if (o->kind == net::frame_kind::reply) return std::move(*o);
+  }
+}
+
 /// One call and its reply's data (for the link handshake).
 std::string call_and_wait(dialled& d, net::call::op what, std::uint32_t from, std::string_view data,
                           std::uint32_t id) {
   const auto deadline = clock::now() + 5s;
   if (d.sock.write_all(sealed_call(*d.sess, what, from, data, id), deadline) == 0)
     throw std::runtime_error("call not sent");
-  auto m = d.sock.read_message(net::max_sealed_bytes, deadline);
-  if (!m) throw std::runtime_error("no reply to a call");
-  auto o = d.sess->open(*m, now_ms(), 300000);
-  if (!o) throw std::runtime_error("reply does not open: " + o.error().message());
-  auto r = net::reply::decode(o->body);
+  auto o = next_reply(d, deadline);
+  auto r = net::reply::decode(o.body);
   if (!r || r->id != id) throw std::runtime_error("not the reply to the call");
   if (r->what != net::reply::status::frame)
     throw std::runtime_error("the call was refused: " + std::string(r->data));
@@ -301,7 +310,8 @@ int replayed_handshake(const target& t) {
   return !answer && closed ? 0 : 1;
 }
 
-int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bool expect_close) {
+int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bool expect_close,
+          std::size_t window) {
   if (!t.as_peer) throw std::runtime_error("flood needs --key and --as (a validator's key)");
   auto d = dial(t, t.as_peer);
   link_hello(d, *t.as_peer);
@@ -309,7 +319,7 @@ int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bo
   const auto from = t.as_peer->id.value();
   const auto replayed = random_string(rng, 512);
   std::uint32_t id = 3;
-  std::size_t calls = 0;
+  std::size_t calls = 0, answered = 0;
   std::uint64_t bytes_sent = 0;
   bytes last;
   const auto until = clock::now() + duration;
@@ -331,7 +341,19 @@ int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bo
     last = sealed_call(*d.sess, what, sender, data, id++);
     bytes_sent += d.sock.write_all(last, clock::now() + 1s);
     ++calls;
-    d.sock.drain(); // the victim's replies, unread
+    if (window == 0) {
+      d.sock.drain(); // the victim's replies, unread: over its limit of calls in flight
+      continue;
+    }
+    // As fast as the victim answers, with `window` calls unanswered (a link's window is 64).
+    while (calls - answered >= window && !d.sock.peer_closed()) {
+      try {
+        (void)next_reply(d, clock::now() + 5s);
+        ++answered;
+      } catch (const std::exception&) {
+        break;
+      }
+    }
   }
   const bool closed_during = d.sock.peer_closed();
   if (last.empty()) {
@@ -346,6 +368,9 @@ int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bo
               static_cast<unsigned>(from), static_cast<long long>(duration.count()), calls,
               static_cast<unsigned long long>(bytes_sent), closed_during ? "yes" : "no",
               closed ? "yes" : "no");
+  // Within the window the victim serves the flood to the end and then closes on the replayed
+  // frame; without a window it closes during the flood (calls in flight over its limit).
+  if (window == 0) return closed_during || closed ? 0 : 1;
   return !closed_during && (closed || !expect_close) ? 0 : 1;
 }
 

@@ -53,6 +53,8 @@ int replayed_handshake(const target& t);
 /// validator's id, at full speed for `duration`; the victim must keep the session. Finally one
 /// sealed frame is sent twice: the victim should close (bad_frame); with `expect_close` that
 /// is required too.
-int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bool expect_close);
+/// `window`: calls the flood keeps unanswered (0: it never reads the answers).
+int flood(const target& t, std::chrono::seconds duration, std::uint64_t seed, bool expect_close,
+          std::size_t window);
 
 } // namespace bft::attack

@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
   flood_cmd->add_option("--seconds", seconds)->capture_default_str();
   flood_cmd->add_option("--seed", seed)->capture_default_str();
   bool expect_close = false;
+  std::size_t window = 64;
+  flood_cmd
+      ->add_option("--window", window,
+                   "calls kept unanswered (a link's window is 64; 0: never read the answers)")
+      ->capture_default_str();
   flood_cmd->add_flag("--expect-close", expect_close,
                       "fail unless the victim closes on the replayed sealed frame");
   CLI11_PARSE(app, argc, argv);
@@ -78,7 +83,7 @@ int main(int argc, char** argv) {
     if (*random_cmd) return random_bytes(t, connections, size, seed);
     if (*unknown_cmd) return unknown_key(t, bft::replica_id{claim});
     if (*replay_cmd) return replayed_handshake(t);
-    if (*flood_cmd) return flood(t, std::chrono::seconds(seconds), seed, expect_close);
+    if (*flood_cmd) return flood(t, std::chrono::seconds(seconds), seed, expect_close, window);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bft-attack: %s\n", e.what());
     return 2;
