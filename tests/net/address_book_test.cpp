@@ -89,7 +89,7 @@ TEST_CASE("a moved validator's signed record replaces its genesis address") {
   CHECK(book.records()[0] == record(1, "node1.example.org", 7100, 5));
 }
 
-TEST_CASE("the newest record wins; an equal or older sequence is dropped as stale") {
+TEST_CASE("the newest record wins, and an equal or older sequence is dropped as stale") {
   auto book = make_book();
   REQUIRE(book.offer(record(3, "10.1.0.3", 7000, 10)) == offer_outcome::accepted);
   CHECK(book.offer(record(3, "10.2.0.3", 7000, 10)) == offer_outcome::stale);
@@ -308,7 +308,7 @@ TEST_CASE("save then load restores every signed record, verified again") {
   CHECK(again.sequence_of(replica_id{1}) == 8u);
 }
 
-TEST_CASE("a tampered record in the file is dropped on load; the others are kept") {
+TEST_CASE("a tampered record in the file is dropped on load, and the others are kept") {
   test::temp_dir dir;
   const auto file = dir / "addresses";
   auto book = make_book();
@@ -348,7 +348,7 @@ TEST_CASE("a tampered record in the file is dropped on load; the others are kept
   CHECK(restarted.counters() == summary->records);
 }
 
-TEST_CASE("a missing file is a first start; a garbage file is an error that changes nothing") {
+TEST_CASE("a missing file is a first start, and a garbage file is an error that changes nothing") {
   test::temp_dir dir;
   auto book = make_book();
   REQUIRE(book.offer(record(1, "10.1.0.1", 7001, 7)) == offer_outcome::accepted);

@@ -111,7 +111,8 @@ TEST_CASE("secure channel: two validators of genesis agree on a session and exch
   CHECK(std::string(o->body.begin(), o->body.end()) == "answer");
 }
 
-TEST_CASE("secure channel: a client proves its own key; a node that serves no clients refuses") {
+TEST_CASE(
+    "secure channel: a client proves its own key, and a node that serves no clients refuses") {
   cluster c;
   auto client = std::make_shared<local_identity>(*c.me(0));
   client->role = role::client;
@@ -227,7 +228,7 @@ TEST_CASE("secure channel: the link checks count a clock outside the window, nev
   CHECK_FALSE(o2->anomaly.clock_out);
 }
 
-TEST_CASE("secure channel: calls and replies round-trip; malformed ones are refused") {
+TEST_CASE("secure channel: calls and replies round-trip, and malformed ones are refused") {
   call c;
   c.id = 7;
   c.what = call::op::batch;
