@@ -18,22 +18,10 @@ pids=()
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 launch_network
 
-client() { timeout 180 "$bft" client --genesis "$genesis" --timeout 10 "$@"; }
-
 step "1,000 transactions through bft client"
 out="$(client load --count 1000 --batch 10 --concurrency 8)" || fail "load failed: $out"
 echo "$out"
 
-# "height root" of every reachable replica, one per line.
-heights_and_roots() { client status 2>/dev/null | awk '$2 == "yes" { print $4, $5 }'; }
-
-all_agree() {
-  local lines
-  lines="$(heights_and_roots)" || return 1
-  [ "$(echo "$lines" | wc -l)" -eq "$1" ] || return 1
-  [ "$(echo "$lines" | sort -u | wc -l)" -eq 1 ] || return 1
-  [ "$(echo "$lines" | awk '{ print $1 }' | head -n 1)" -gt 0 ]
-}
 step "all 4 replicas report the same height and state root"
 wait_for 60 all_agree 4 || { client status || true; fail "replicas disagree"; }
 client status

@@ -125,3 +125,18 @@ launch_network() {
   [ $launched -eq 1 ] || fail "the nodes could not start in 3 attempts"
   genesis="$work/net/genesis.toml"
 }
+
+# `bft client` against the network (tests may redefine it with other timeouts).
+client() { timeout 180 "$bft" client --genesis "$genesis" --timeout 10 "$@"; }
+
+# "height root" of every reachable replica, one per line.
+heights_and_roots() { client status 2>/dev/null | awk '$2 == "yes" { print $4, $5 }'; }
+
+# all_agree N: N replicas answer, with one height (above 0) and one state root.
+all_agree() {
+  local lines
+  lines="$(heights_and_roots)" || return 1
+  [ "$(echo "$lines" | wc -l)" -eq "$1" ] || return 1
+  [ "$(echo "$lines" | sort -u | wc -l)" -eq 1 ] || return 1
+  [ "$(echo "$lines" | awk '{ print $1 }' | head -n 1)" -gt 0 ]
+}
