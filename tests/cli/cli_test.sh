@@ -214,6 +214,22 @@ run 2 client --genesis "$net/genesis.toml" put k - <"$work/big.value"
 bad_input "client: $work/absent.value: cannot open" client --genesis "$net/genesis.toml" put k --value-file "$work/absent.value"
 bad_input "usage: bft client" client --genesis "$net/genesis.toml" get k --value-file "$work/big.value"
 
+# --- bft node: BASP on an address other than loopback only with allow_public_basp ------------
+basp_port=$((20000 + RANDOM % 10000))
+sed -e "s/^listen = .*/listen = \"0.0.0.0:$basp_port\"/" -e '/^metrics = /d' \
+  -e 's/^data_dir = .*/data_dir = "data-basp"/' -e 's/^transport = .*/transport = "basp"/' \
+  "$net/node-0.toml" >"$net/node-basp.toml"
+run 2 node --config "$net/node-basp.toml"
+case "$out$err" in
+*"refuses to publish BASP on a non-loopback address address=0.0.0.0:$basp_port"*) ;;
+*) fail "a public BASP port was not refused: $out$err" ;;
+esac
+echo "allow_public_basp = true" >>"$net/node-basp.toml"
+timeout 3 "$bft" node --config "$net/node-basp.toml" >"$work/.out" 2>&1
+status=$?
+[ "$status" -eq 124 ] || fail "with allow_public_basp the node should run until stopped (status $status)"
+grep -q "transport=basp" "$work/.out" || fail "with allow_public_basp the node did not listen: $(cat "$work/.out")"
+
 if [ "$failures" -ne 0 ]; then
   echo "cli_test: $failures failure(s)"
   exit 1
