@@ -56,7 +56,7 @@ void send_sealed(conn_broker* self, net::frame_kind k, byte_view head, byte_view
   auto& buf = self->wr_buf(st.hdl);
   const auto before = buf.size();
   st.sess->seal(buf, k, wall_ms(st.ctx->cfg.clock_skew), head, tail);
-  st.queued += buf.size() - before;
+  if (st.client) st.queued += buf.size() - before; // acknowledged by data_transferred_msg
   self->flush(st.hdl);
 }
 

@@ -31,6 +31,8 @@ struct listener_state {
   std::map<replica_id, std::deque<caf::actor>> validator_sessions;
   std::map<caf::actor_addr, std::optional<replica_id>> children; ///< nullopt: a client
   std::map<caf::actor_addr, caf::actor> handles;                 ///< the same connections
+  bool stopping = false; ///< told to exit: waiting for the connections to go
+  caf::error stop_reason;
   std::size_t clients = 0;
   std::uint64_t next_id = 1;
 
@@ -131,11 +133,16 @@ caf::behavior listener_fn(listener_broker* self, ctx_ptr ctx, acceptor_actor acc
     return {};
   }
   bound->set_value(r->second);
-  // The listener's exit (the node stops) ends every connection it accepted.
+  // The listener's exit (the node stops) ends every connection it accepted, and the listener
+  // goes once they have gone (or after 2 s): no connection outlives it unowned.
   self->set_exit_handler([self](caf::exit_msg& em) {
-    for (auto& [addr, child] : self->state.handles)
-      self->send_exit(child, caf::exit_reason::user_shutdown);
-    self->quit(em.reason);
+    auto& st = self->state;
+    if (st.stopping) return;
+    st.stopping = true;
+    st.stop_reason = em.reason;
+    if (st.handles.empty()) return self->quit(em.reason);
+    for (auto& [addr, child] : st.handles) self->send_exit(child, caf::exit_reason::user_shutdown);
+    self->delayed_send(self, std::chrono::seconds(2), hs_timeout_atom::value);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -152,6 +159,7 @@ caf::behavior listener_fn(listener_broker* self, ctx_ptr ctx, acceptor_actor acc
     st.children.erase(it);
     st.handles.erase(dm.source);
     st.gauges();
+    if (st.stopping && st.handles.empty()) self->quit(st.stop_reason);
   });
   return {
       [self](const caf::io::new_connection_msg& m) {
@@ -187,6 +195,9 @@ caf::behavior listener_fn(listener_broker* self, ctx_ptr ctx, acceptor_actor acc
           drop_pending(self, hdl, net::reason::handshake_timeout, "handshake not done in time");
       },
       [self](const caf::io::acceptor_closed_msg&) { self->quit(); },
+      [self](hs_timeout_atom) { // stopping, and some connection did not go in time
+        if (self->state.stopping) self->quit(self->state.stop_reason);
+      },
   };
 }
 

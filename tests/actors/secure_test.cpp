@@ -83,6 +83,7 @@ struct fixture {
   std::shared_ptr<secure_context> server;
   caf::actor listener;
   acceptor_actor acceptor;
+  std::vector<acceptor_actor> dialled;
   std::uint16_t port = 0;
 
   fixture() {
@@ -90,9 +91,26 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
   }
   ~fixture() {
-    // The listener ends the connections it accepted; the acceptor may hold calls.
-    if (listener) caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
-    if (acceptor) caf::anon_send_exit(acceptor, caf::exit_reason::kill);
+    // Every connection ends before the actor system does (brokers it no longer runs would be
+    // leaked): the dialled ones here, the accepted ones by the listener, which goes after them.
+    caf::scoped_actor self{*sys};
+    std::vector<caf::actor> going;
+    for (auto& d : dialled) going.push_back(caf::actor_cast<caf::actor>(d));
+    if (listener) going.push_back(listener);
+    for (auto& a : going) {
+      self->monitor(a);
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    for (std::size_t i = 0; i < going.size(); ++i)
+      self->receive([](caf::down_msg&) {}, caf::after(5s) >> [] {});
+    if (acceptor) caf::anon_send_exit(acceptor, caf::exit_reason::kill); // it may hold calls
+  }
+  /// A secure connection that the fixture closes at the end.
+  caf::expected<acceptor_actor> dial(std::uint32_t i, replica_id peer,
+                                     net::role r = net::role::validator) {
+    auto c = secure_dial(*sys, dialer(i, r), "127.0.0.1", port, peer, 5s);
+    if (c) dialled.push_back(*c);
+    return c;
   }
   void listen(secure_config sc, bool hold_clients = false) {
     sc.me = k.me(0);
@@ -160,7 +178,7 @@ void send_prefix(int fd, std::uint32_t len) {
 
 TEST_CASE_FIXTURE(fixture, "secure transport: a validator's and a client's calls go through") {
   listen({});
-  auto v = secure_dial(*sys, dialer(1), "127.0.0.1", port, replica_id{0}, 5s);
+  auto v = dial(1, replica_id{0});
   REQUIRE(v);
   caf::scoped_actor self{*sys};
   self->request(*v, 5s, hello_atom::value, frame{1, "hello bytes"})
@@ -168,7 +186,7 @@ TEST_CASE_FIXTURE(fixture, "secure transport: a validator's and a client's calls
                [](caf::error& e) { FAIL(caf::to_string(e)); });
   self->request(*v, 5s, peer_atom::value, frame{1, std::string(100000, 'x')})
       .receive([](ack_atom) {}, [](caf::error& e) { FAIL(caf::to_string(e)); });
-  auto c = secure_dial(*sys, dialer(0, net::role::client), "127.0.0.1", port, replica_id{0}, 5s);
+  auto c = dial(0, replica_id{0}, net::role::client);
   REQUIRE(c);
   self->request(*c, 5s, client_atom::value, frame{0, "a call"})
       .receive([](frame& f) { CHECK(f.data == "a call"); },
@@ -182,7 +200,7 @@ TEST_CASE_FIXTURE(fixture, "secure transport: a validator's and a client's calls
 
 TEST_CASE_FIXTURE(fixture, "secure transport: a dial to the wrong validator is refused") {
   listen({});
-  auto v = secure_dial(*sys, dialer(1), "127.0.0.1", port, replica_id{2}, 5s);
+  auto v = dial(1, replica_id{2});
   CHECK_FALSE(v);
   CHECK(eventually([&] { return rejected("wrong_peer") == 1; }));
 }
@@ -226,11 +244,7 @@ TEST_CASE_FIXTURE(fixture, "secure transport: connections handshaking, per sourc
   // gets through.
   ::close(fds.back());
   fds.pop_back();
-  CHECK(eventually([&] {
-    auto v = secure_dial(*sys, dialer(1), "127.0.0.1", port, replica_id{0}, 2s);
-    if (v) caf::anon_send_exit(*v, caf::exit_reason::user_shutdown);
-    return static_cast<bool>(v);
-  }));
+  CHECK(eventually([&] { return static_cast<bool>(dial(1, replica_id{0})); }));
   for (int fd : fds) ::close(fd);
   ::close(third);
   ::close(fourth);
@@ -251,11 +265,11 @@ TEST_CASE_FIXTURE(fixture, "secure transport: a newer session of a validator end
   secure_config sc;
   sc.max_sessions_per_validator = 1;
   listen(sc);
-  auto first = secure_dial(*sys, dialer(1), "127.0.0.1", port, replica_id{0}, 5s);
+  auto first = dial(1, replica_id{0});
   REQUIRE(first);
   caf::scoped_actor self{*sys};
   self->monitor(*first);
-  auto second = secure_dial(*sys, dialer(1), "127.0.0.1", port, replica_id{0}, 5s);
+  auto second = dial(1, replica_id{0});
   REQUIRE(second);
   bool down = false;
   self->receive([&](caf::down_msg&) { down = true; }, caf::after(5s) >> [] {});
@@ -270,7 +284,7 @@ TEST_CASE_FIXTURE(fixture, "secure transport: one call over a client's calls in 
   secure_config sc;
   sc.client_in_flight = 4;
   listen(sc, /*hold_clients=*/true);
-  auto c = secure_dial(*sys, dialer(0, net::role::client), "127.0.0.1", port, replica_id{0}, 5s);
+  auto c = dial(0, replica_id{0}, net::role::client);
   REQUIRE(c);
   caf::scoped_actor self{*sys};
   self->monitor(*c);
@@ -291,7 +305,7 @@ TEST_CASE_FIXTURE(fixture, "secure transport: a client over its call rate gets e
   secure_config sc;
   sc.client_frames_per_s = 20;
   listen(sc);
-  auto c = secure_dial(*sys, dialer(0, net::role::client), "127.0.0.1", port, replica_id{0}, 5s);
+  auto c = dial(0, replica_id{0}, net::role::client);
   REQUIRE(c);
   caf::scoped_actor self{*sys};
   int answered = 0, refused = 0;
@@ -308,4 +322,25 @@ TEST_CASE_FIXTURE(fixture, "secure transport: a client over its call rate gets e
       .receive([](frame& f) { CHECK(f.data == "later"); },
                [](caf::error& e) { FAIL(caf::to_string(e)); });
   caf::anon_send_exit(*c, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(fixture, "secure transport: an answer that takes a client's queued bytes over "
+                           "its limit ends the connection; one within it does not") {
+  secure_config sc;
+  sc.client_queued_bytes = 1000;
+  listen(sc);
+  auto c = dial(0, replica_id{0}, net::role::client);
+  REQUIRE(c);
+  caf::scoped_actor self{*sys};
+  // The fake acceptor echoes the call: 500 bytes sealed stay within 1,000 queued.
+  self->request(*c, 5s, client_atom::value, frame{0, std::string(500, 'a')})
+      .receive([](frame& f) { CHECK(f.data.size() == 500); },
+               [](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(rejected("queued") == 0);
+  self->monitor(*c);
+  self->send(*c, client_atom::value, frame{0, std::string(1000, 'b')}); // sealed: over 1,000
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(5s) >> [] {});
+  CHECK(down);
+  CHECK(rejected("queued") == 1);
 }
