@@ -222,6 +222,13 @@ replica_id replica::next_peer(replica_id after) const {
 // Frames
 
 void replica::on_frame(const ev::received& r, ready& out) {
+  // The link layer hands over frames only from links that proved a validator id; should one
+  // come from anyone else, nothing is answered or fetched from it (tests/fuzz engine_frames
+  // found a block fetched from a non-validator sender of a relayed proposal).
+  if (!cfg_.validators.contains(r.from) || r.from == cfg_.self) {
+    out.rejected.push_back({r.from, "frame from a link that is not another validator's"});
+    return;
+  }
   if (on_status_frame(r, out)) return;
   auto d = decode(r.frame);
   if (!d) {

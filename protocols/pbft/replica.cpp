@@ -159,6 +159,12 @@ void replica::check_step(ready& out, const marks& was) const {
 }
 
 void replica::on_frame(ready& out, replica_id from, const bytes& frame) {
+  // The link layer hands over frames only from links that proved a validator id; should one
+  // come from anyone else, nothing is answered or fetched from it (found by fuzzing).
+  if (!cfg_.validators.contains(from) || from == cfg_.self) {
+    reject(out, from, "frame from a link that is not another validator's");
+    return;
+  }
   if (on_status_frame(out, from, frame) || on_probe_frame(out, from, frame)) return;
   auto t = frame_type(frame);
   if (!t) {
