@@ -116,22 +116,12 @@ int run_client(const client_options& o) {
   // The secure transport (default): each client proves its own key in its own connections.
   const bool secure = o.transport == transport_kind::secure;
   std::vector<acceptor_actor> opened; // secure connections, closed at the end
-  auto context_for = [&](std::shared_ptr<const crypto::signer> signer) {
-    auto me = std::make_shared<net::local_identity>();
-    me->chain_id = o.chain_id;
-    me->epoch = o.epoch;
-    me->role = net::role::client;
-    me->signer = std::move(signer);
-    me->verifier = std::make_shared<crypto::ed25519_verifier>();
-    me->validators = o.validators;
-    secure_config sc;
-    sc.me = std::move(me);
-    return make_secure_context(std::move(sc));
-  };
   // One handle per replica (empty for an unreachable one; f of them may be down).
   auto connect_all = [&](std::shared_ptr<const crypto::signer> signer, bool report) {
     std::vector<acceptor_actor> out;
-    auto ctx = secure ? context_for(std::move(signer)) : nullptr;
+    auto ctx =
+        secure ? make_client_secure_context(o.chain_id, o.epoch, o.validators, std::move(signer))
+               : nullptr;
     for (std::size_t i = 0; i < o.addresses.size(); ++i) {
       const auto peer = o.validators.members().at(i).id;
       auto r =

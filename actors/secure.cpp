@@ -12,11 +12,27 @@
 // live in one place) and forks each authenticated connection into a broker of its own, whose
 // requests the acceptor sees from a distinct sender, as it sees BASP proxies.
 #include "actors/secure_conn.hpp"
+#include "crypto/ed25519.hpp"
 
 namespace bft::actors {
 
 std::shared_ptr<secure_context> make_secure_context(secure_config cfg) {
   return std::make_shared<secure_context>(std::move(cfg));
+}
+
+std::shared_ptr<secure_context>
+make_client_secure_context(std::string chain_id, bft::epoch epoch, validator_set validators,
+                           std::shared_ptr<const crypto::signer> signer) {
+  auto me = std::make_shared<net::local_identity>();
+  me->chain_id = std::move(chain_id);
+  me->epoch = epoch;
+  me->role = net::role::client;
+  me->signer = std::move(signer);
+  me->verifier = std::make_shared<crypto::ed25519_verifier>();
+  me->validators = std::move(validators);
+  secure_config sc;
+  sc.me = std::move(me);
+  return make_secure_context(std::move(sc));
 }
 
 void set_secure_monitor(secure_context& ctx, monitor_actor m) {

@@ -97,6 +97,11 @@ std::shared_ptr<secure_context> make_secure_context(secure_config cfg);
 /// records both ways, then the connection closes); returns at once.
 void secure_bootstrap(caf::actor_system& sys, std::shared_ptr<secure_context> ctx,
                       const std::string& host, std::uint16_t port);
+/// A client's side of the secure transport (bft client, the bench's load clients): its own
+/// key, proved in each handshake; no limits of its own.
+std::shared_ptr<secure_context>
+make_client_secure_context(std::string chain_id, bft::epoch epoch, validator_set validators,
+                           std::shared_ptr<const crypto::signer> signer);
 /// Hands the monitor that hears the link checks' suspicion (after the replica is assembled).
 void set_secure_monitor(secure_context& ctx, monitor_actor m);
 /// Refusals counted so far for `reason` (net::to_string names); for tests.

@@ -279,20 +279,12 @@ public:
 private:
   /// A client identity for the secure transport (its own key, proved in each handshake).
   std::shared_ptr<secure_context> client_context(std::shared_ptr<const crypto::signer> signer) {
-    auto me = std::make_shared<net::local_identity>();
-    me->chain_id = genesis.chain_id;
-    me->role = net::role::client;
-    me->signer = std::move(signer);
-    me->verifier = verifier_;
-    me->validators = validators_;
-    secure_config sc;
-    sc.me = std::move(me);
-    return make_secure_context(std::move(sc));
+    return make_client_secure_context(genesis.chain_id, bft::epoch{0}, validators_,
+                                      std::move(signer));
   }
 
   bool secure_ = true;
   validator_set validators_;
-  std::shared_ptr<const crypto::verifier> verifier_ = std::make_shared<crypto::ed25519_verifier>();
   std::shared_ptr<const crypto::signer> probe_key_ =
       std::make_shared<crypto::ed25519_signer>(crypto::generate_key_pair());
   std::vector<peer_address> addresses_;
